@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Sequence
 
 import torch
 
 from restorefw.component import Component
+from restorefw.degradation import ImageKey
 
 
 class Loss(Component, torch.nn.Module):
@@ -22,9 +23,13 @@ class Loss(Component, torch.nn.Module):
         self.target: torch.Tensor | None = None
         self.mask: torch.Tensor | None = None
 
-    def prepare(self, target: torch.Tensor, mask: torch.Tensor | None) -> None:
-        """Store the target `[B,C,h,w]` in [0,1] and its mask `[B,1,h,w]` (1 = known) or None."""
-        self.target, self.mask = target, mask
+    def prepare(self, target: torch.Tensor, mask: torch.Tensor | None,
+                keys: Sequence[ImageKey] | None = None) -> None:
+        """Store the target `[B,C,h,w]` in [0,1] and its mask `[B,1,h,w]` (1 = known) or None.
+
+        `keys` identify the images (seed, image id): a loss that draws random fields draws them per
+        image from `restorefw.seeding`, so that a batch equals its images restored one by one."""
+        self.target, self.mask, self.keys = target, mask, keys
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -30,6 +30,7 @@ class PluginInfo:
     version: str
     value: str
     error: str | None = None
+    traceback: str | None = None
     components: dict[str, list[str]] = field(default_factory=dict)
 
     @property

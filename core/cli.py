@@ -1,0 +1,137 @@
+"""The `restorefw` command line: core commands plus whatever plugins add through `restorefw_commands`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+import restorefw
+from restorefw.errors import RestoreError
+from restorefw.plugins import ENV_STRICT, PluginSet, load_plugins
+from restorefw.recipe import load_recipe
+
+ENV_DEBUG = "RESTOREFW_DEBUG"
+
+
+def get_plugins(ctx: click.Context | None = None) -> PluginSet:
+    """The plugins of this invocation, loaded once (strict when `--strict-plugins` was given)."""
+    ctx = ctx or click.get_current_context()
+    root = ctx.find_root()
+    obj = root.ensure_object(dict)
+    if "plugins" not in obj:
+        strict = bool(root.params.get("strict_plugins")) or None
+        obj["plugins"] = load_plugins(strict=strict)
+    return obj["plugins"]
+
+
+class RestoreGroup(click.Group):
+    """A click group that adds plugin commands the first time commands are looked up."""
+
+    def _with_plugins(self, ctx: click.Context) -> None:
+        if getattr(self, "_plugins_added", False):
+            return
+        self._plugins_added = True
+        get_plugins(ctx).manager.hook.restorefw_commands(cli=self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._with_plugins(ctx)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands:
+            self._with_plugins(ctx)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=RestoreGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(restorefw.__version__, "--version", prog_name="restorefw")
+@click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+@click.option("--strict-plugins", is_flag=True, help=f"A plugin that fails to load is fatal (also {ENV_STRICT}=1).")
+def cli(debug: bool, strict_plugins: bool) -> None:
+    """restorefw: unsupervised image restoration with a StyleGAN prior."""
+
+
+@cli.command()
+@click.argument("recipes", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(recipes: tuple[str, ...]) -> None:
+    """Check recipes (schema, component names, their parameters, requirements): exit 0 valid, 2 invalid."""
+    registry = get_plugins().registry
+    failed = 0
+    for path in recipes:
+        try:
+            load_recipe(path, registry)
+            click.echo(f"{path}: valid")
+        except RestoreError as exc:
+            failed += 1
+            click.echo(str(exc), err=True)
+    if failed:
+        sys.exit(2)
+
+
+@cli.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--output", "-o", type=click.Path(file_okay=False), help="Output folder (overrides outputs.dir).")
+@click.option("--force", is_flag=True, help="Redo images that a previous run finished.")
+@click.option("--limit", type=int, default=None, help="Restore at most this many images.")
+def run(recipe: str, output: str | None, force: bool, limit: int | None) -> None:
+    """Restore the images a recipe names and write results, grids and metrics."""
+    plugins = get_plugins()
+    parsed = load_recipe(recipe, plugins.registry)
+    from restorefw.engine import run_recipe
+
+    run_recipe(parsed, plugins, recipe_path=Path(recipe), output=Path(output) if output else None,
+               force=force, limit=limit)
+
+
+@cli.command(name="plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--all", "show_all", is_flag=True, help="Also list plugins skipped by RESTOREFW_PLUGINS / autoload settings.")
+def plugins_command(as_json: bool, show_all: bool) -> None:
+    """List plugins: distribution, version, components by kind, and load errors."""
+    plugins = get_plugins()
+    shown = plugins.plugins + (plugins.skipped if show_all else [])
+    if as_json:
+        rows = []
+        for info in shown:
+            row = info.as_dict()
+            row["loaded"] = info in plugins.plugins and not info.error
+            rows.append(row)
+        click.echo(json.dumps({"version": restorefw.__version__, "plugins": rows}, indent=2))
+        return
+    for info in shown:
+        state = "FAILED" if info.error else ("skipped" if info not in plugins.plugins else "ok")
+        click.echo(f"{info.name}  ({info.distribution} {info.version}, {info.value})  [{state}]")
+        for kind, names in sorted(info.components.items()):
+            click.echo(f"    {kind}: {', '.join(sorted(names))}")
+        if info.error:
+            click.echo(f"    error: {info.error}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; user errors print one paragraph (no traceback unless --debug)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get(ENV_DEBUG, "") not in ("", "0")
+    try:
+        cli.main(args=args, prog_name="restorefw", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except RestoreError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted; finished outputs are kept and a rerun resumes.", err=True)
+        sys.exit(130)
+    sys.exit(0)

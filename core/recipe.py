@@ -1,0 +1,251 @@
+"""The recipe: a YAML file validated by pydantic, and every component's parameters by its own model."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from restorefw.errors import RecipeError
+from restorefw.registry import Registry
+from restorefw.validation import describe_validation_error, join_path
+
+
+class Strict(BaseModel):
+    """Recipe sections: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+def _shorthand(value: Any, key: str = "type") -> Any:
+    """Accept `name` for `{type: name}`."""
+    return {key: value} if isinstance(value, str) else value
+
+
+class ComponentSpec(Strict):
+    """A component by name, with the parameters its own model validates."""
+
+    type: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return _shorthand(value)
+
+
+class LossSpec(ComponentSpec):
+    weight: float = 1.0
+
+
+class DegradationSpec(Strict):
+    """A degradation task at a named level, with explicit parameters overriding the level's."""
+
+    task: str
+    level: Literal["XS", "S", "M", "L", "XL"] | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return _shorthand(value, "task")
+
+
+class Phase(Strict):
+    """One optimisation phase: a latent space, an optimiser, steps and a learning rate."""
+
+    space: str
+    steps: int = Field(ge=0)
+    lr: float = Field(gt=0)
+    optimizer: ComponentSpec = Field(default_factory=lambda: ComponentSpec(type="ngd"))
+    space_params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Schedule(Strict):
+    lr_scale: float = Field(1.0, gt=0)
+    phases: list[Phase] = Field(min_length=1)
+
+
+class Inputs(Strict):
+    """`benchmark`: clean images degraded by the true operator; `restore`: degraded photos."""
+
+    mode: Literal["benchmark", "restore"] = "benchmark"
+    path: str | None = None
+    dataset: ComponentSpec | None = None
+    split: str = "test"
+    masks: str | None = None
+    limit: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Inputs":
+        if (self.path is None) == (self.dataset is None):
+            raise ValueError("give exactly one of `path` (a folder or image) and `dataset` (a registered dataset)")
+        return self
+
+
+class Outputs(Strict):
+    dir: str = "runs/restore"
+    save_phases: bool = False
+    grid: bool = True
+
+
+class Recipe(Strict):
+    """A restoration recipe."""
+
+    name: str | None = None
+    description: str | None = None
+    requires: list[str] = Field(default_factory=list)
+    generator: ComponentSpec
+    schedule: Schedule
+    degradation: DegradationSpec | list[DegradationSpec] | None = None
+    losses: list[LossSpec] = Field(min_length=1)
+    inputs: Inputs
+    outputs: Outputs = Field(default_factory=Outputs)
+    metrics: list[ComponentSpec] = Field(default_factory=lambda: [ComponentSpec(type="psnr"), ComponentSpec(type="ssim")])
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    batch_size: int = Field(1, ge=1)
+
+    @property
+    def degradation_stages(self) -> list[DegradationSpec]:
+        if self.degradation is None:
+            return []
+        return self.degradation if isinstance(self.degradation, list) else [self.degradation]
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Names of the fields allowed at `loc` (the parent of an offending key) in `model`."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return []
+        current = _model_in(current.model_fields[part].annotation)
+    return sorted(current.model_fields) if isinstance(current, type) and issubclass(current, BaseModel) else []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The BaseModel class inside an annotation such as `list[X] | None`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+class LineMap:
+    """YAML path → line number, from the composed node tree."""
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[str, int] = {}
+        try:
+            node = yaml.compose(text)
+        except yaml.YAMLError:
+            node = None
+        if node is not None:
+            self._walk(node, "")
+
+    def _walk(self, node: yaml.Node, path: str) -> None:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = join_path(path, str(key.value))
+                self.lines[child] = key.start_mark.line + 1
+                self._walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, value in enumerate(node.value):
+                self._walk(value, f"{path}[{index}]")
+
+    def line_of(self, path: str) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return None
+
+
+def parse_recipe(data: Any, registry: Registry | None = None) -> Recipe:
+    """Validate recipe data (a dict) and, with a registry, every component name and parameter set."""
+    if not isinstance(data, dict):
+        raise RecipeError(f"a recipe is a YAML mapping of sections, got {type(data).__name__}.",
+                          suggestion="Start from one of the files in examples/.")
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        parent = tuple(first["loc"][:-1]) if first["type"] == "extra_forbidden" else ()
+        raise describe_validation_error(exc, known_fields=_fields_at(Recipe, parent)) from None
+    if registry is not None:
+        check_components(recipe, registry)
+    return recipe
+
+
+def check_components(recipe: Recipe, registry: Registry) -> None:
+    """Every named component exists and its parameters pass its own model."""
+    registry.validate_params("generator", recipe.generator.type, recipe.generator.params, "generator")
+    for i, phase in enumerate(recipe.schedule.phases):
+        base = f"schedule.phases[{i}]"
+        registry.get("latent_space", phase.space, f"{base}.space")
+        registry.validate_params("latent_space", phase.space, phase.space_params, f"{base}.space")
+        registry.validate_params("optimizer", phase.optimizer.type, phase.optimizer.params, f"{base}.optimizer")
+    for i, stage in enumerate(recipe.degradation_stages):
+        path = f"degradation[{i}]" if isinstance(recipe.degradation, list) else "degradation"
+        params = dict(stage.params)
+        if stage.level is not None:
+            params.setdefault("level", stage.level)
+        registry.get("degradation", stage.task, f"{path}.task")
+        registry.validate_params("degradation", stage.task, params, path)
+    for i, loss in enumerate(recipe.losses):
+        registry.validate_params("loss", loss.type, loss.params, f"losses[{i}]")
+    for i, metric in enumerate(recipe.metrics):
+        registry.validate_params("metric", metric.type, metric.params, f"metrics[{i}]")
+    if recipe.inputs.dataset is not None:
+        registry.validate_params("dataset", recipe.inputs.dataset.type, recipe.inputs.dataset.params, "inputs.dataset")
+
+
+def check_requirements(recipe: Recipe) -> None:
+    """Every distribution in `requires:` is installed, before any work starts."""
+    for i, requirement in enumerate(recipe.requires):
+        name = requirement.split(";")[0].split("[")[0]
+        for sep in ("==", ">=", "<=", "~=", ">", "<", "!="):
+            name = name.split(sep)[0]
+        name = name.strip()
+        try:
+            md.version(name)
+        except md.PackageNotFoundError:
+            raise RecipeError(f"this recipe requires the distribution {name!r}, which is not installed.",
+                              path=f"requires[{i}]",
+                              suggestion=f"Install it (pip install {requirement}) or remove it from `requires`.") from None
+
+
+def load_recipe(path: str | Path, registry: Registry | None = None) -> Recipe:
+    """Read, parse and validate a recipe file; errors name the file, the YAML path and its line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RecipeError(f"cannot read the recipe ({exc.strerror or exc}).", file=str(path),
+                          suggestion="Check the path.") from None
+    lines = LineMap(text)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RecipeError(f"not valid YAML: {problem}.", file=str(path),
+                          line=mark.line + 1 if mark else None,
+                          suggestion="Check indentation and quoting around that line.") from None
+    try:
+        recipe = parse_recipe(data, registry)
+        check_requirements(recipe)
+    except RecipeError as exc:
+        raise exc.located(str(path), lines.line_of) from None
+    return recipe

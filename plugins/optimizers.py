@@ -1,0 +1,79 @@
+"""Built-in optimisers: RUSIR's normalised gradient descent and Adam with an optional schedule."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from pydantic import Field
+
+from restorefw import hookimpl
+from restorefw.component import Params
+from restorefw.optimizer import Optimizer
+
+
+class NormalizedGradientDescent(torch.optim.Optimizer):
+    """v ← v − lr · g/‖g‖₂ per row of the last dimension; rows with a zero gradient stay put."""
+
+    def __init__(self, params, lr: float) -> None:
+        super().__init__(params, {"lr": lr})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                norm = p.grad.norm(dim=-1, keepdim=True)
+                direction = torch.nan_to_num(p.grad / norm, nan=0.0, posinf=0.0, neginf=0.0)
+                p.sub_(direction, alpha=group["lr"])
+        return loss
+
+
+class NGD(Optimizer):
+    name = "ngd"
+    description = "Normalised gradient descent per latent row (RUSIR): each row moves exactly lr per step."
+
+    def build(self, latent, lr, steps):
+        return NormalizedGradientDescent([latent], lr)
+
+
+class AdamParams(Params):
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = Field(1e-8, gt=0)
+    schedule: Literal["constant", "cosine", "ramp"] = "constant"
+    warmup: float = Field(0.0, ge=0, le=1, description="Fraction of steps with a linear warm-up.")
+    rampdown: float = Field(0.25, ge=0, le=1, description="Fraction of steps with a cosine ramp-down ('ramp').")
+
+
+class Adam(Optimizer):
+    name = "adam"
+    description = "Adam, with an optional warm-up and cosine or ramp-down learning-rate schedule."
+    Params = AdamParams
+
+    def build(self, latent, lr, steps):
+        return torch.optim.Adam([latent], lr=lr, betas=self.params.betas, eps=self.params.eps)
+
+    def factor(self, step: int, steps: int) -> float:
+        """Learning-rate multiplier at `step` of `steps`."""
+        t = step / max(steps, 1)
+        scale = 1.0
+        if self.params.warmup > 0:
+            scale *= min(1.0, t / self.params.warmup)
+        if self.params.schedule == "cosine":
+            scale *= 0.5 * (1 + math.cos(math.pi * t))
+        elif self.params.schedule == "ramp" and self.params.rampdown > 0:
+            scale *= 0.5 - 0.5 * math.cos(math.pi * min(1.0, (1 - t) / self.params.rampdown))
+        return scale
+
+    def scheduler(self, optimizer, steps):
+        if self.params.schedule == "constant" and self.params.warmup == 0:
+            return None
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: self.factor(step, steps))
+
+
+@hookimpl
+def restorefw_optimizers() -> list[type[Optimizer]]:
+    return [NGD, Adam]
