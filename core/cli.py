@@ -82,7 +82,7 @@ def run(recipe: str, output: str | None, force: bool, limit: int | None) -> None
     """Restore the images a recipe names and write results, grids and metrics."""
     plugins = get_plugins()
     parsed = load_recipe(recipe, plugins.registry)
-    from restorefw.engine import run_recipe
+    from restorefw.run import run_recipe
 
     run_recipe(parsed, plugins, recipe_path=Path(recipe), output=Path(output) if output else None,
                force=force, limit=limit)

@@ -1,0 +1,286 @@
+"""`restorefw run`: restore a recipe's images in batches, write every output atomically, resume."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+
+import restorefw
+from restorefw.degradation import Degradation, DegradationOperator, ImageKey
+from restorefw.device import resolve_device
+from restorefw.engine import Identity, Restorer
+from restorefw.errors import RestoreError, UserError, WorkError
+from restorefw.evaluation import MetricSlot, build_metrics, paired_scores, set_scores
+from restorefw.imageio import atomic_write_json, read_image, write_png
+from restorefw.inputs import InputImage, resolve_inputs
+from restorefw.outputs import image_dir, is_done, naive_baseline, read_done, write_done, write_grid
+from restorefw.plugins import PluginSet
+from restorefw.progress import Progress
+from restorefw.recipe import Recipe
+from restorefw.registry import Registry
+
+
+def build_degradation(recipe: Recipe, registry: Registry) -> Degradation | None:
+    """The recipe's degradation component: one task, or the ordered composition of several."""
+    stages = recipe.degradation_stages
+    if not stages:
+        return None
+
+    def params(stage) -> dict[str, Any]:
+        merged = dict(stage.params)
+        if stage.level is not None:
+            merged.setdefault("level", stage.level)
+        return merged
+
+    if len(stages) == 1:
+        return registry.create("degradation", stages[0].task, params(stages[0]), "degradation")
+    spec = {"stages": [{"task": s.task, "level": s.level, "params": s.params} for s in stages]}
+    return registry.create("degradation", "compose", spec, "degradation")
+
+
+def _resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(image.shape[-2:]) == tuple(size):
+        return image
+    return F.interpolate(image[None], size=size, mode="bicubic", align_corners=False, antialias=True)[0].clamp(0, 1)
+
+
+class RecipeRun:
+    """One execution of a recipe into an output folder."""
+
+    def __init__(self, recipe: Recipe, plugins: PluginSet, recipe_path: Path | None, output: Path | None,
+                 force: bool = False, limit: int | None = None, quiet: bool = False) -> None:
+        self.recipe, self.plugins, self.registry = recipe, plugins, plugins.registry
+        self.base = recipe_path.parent if recipe_path is not None else Path.cwd()
+        self.recipe_path = recipe_path
+        out = output or Path(recipe.outputs.dir)
+        self.out = out if out.is_absolute() or output is not None else self.base / out
+        self.force, self.limit, self.quiet = force, limit, quiet
+        self.device = resolve_device(recipe.device)
+        self.notes: list[str] = []
+
+    def prepare(self) -> None:
+        recipe = self.recipe
+        self.images = resolve_inputs(recipe, self.registry, self.base, self.out / "inputs")
+        if self.limit is not None:
+            self.images = self.images[: self.limit]
+        generator = self.registry.create("generator", recipe.generator.type, recipe.generator.params, "generator")
+        self.G = generator.load(self.device)
+        self.degradation = build_degradation(recipe, self.registry)
+        self.restorer = Restorer(recipe, self.registry, self.G, self.device)
+        self.metrics = build_metrics(recipe.metrics, self.registry, self.device)
+        if self.restorer.uses_random_backbone:
+            self.notes.append("a loss uses a RANDOM backbone (backbone: random): scores are not comparable "
+                              "to pretrained-LPIPS results")
+
+    @property
+    def resolution(self) -> tuple[int, int]:
+        return self.G.img_resolution, self.G.img_resolution
+
+    def operator(self, batch: int, keys: Sequence[ImageKey]) -> DegradationOperator:
+        if self.degradation is None:
+            return Identity()
+        return self.degradation.realize((batch, self.G.img_channels, *self.resolution), keys, self.device)
+
+    def load_batch(self, items: Sequence[InputImage], keys: Sequence[ImageKey]):
+        """Targets, ground truths (benchmark mode) and the realised operator for a batch."""
+        channels = self.G.img_channels
+        operator = self.operator(len(items), keys)
+        if self.recipe.inputs.mode == "benchmark":
+            clean = torch.stack([_resize(read_image(item.path, channels), self.resolution) for item in items])
+            with torch.no_grad():
+                target = operator.true(clean.to(self.device)).cpu()
+            return target, clean, operator
+        size = operator.output_size(*self.resolution)
+        target = torch.stack([_resize(read_image(item.path, channels), size) for item in items])
+        if any(item.mask is not None for item in items):
+            masks = [(_resize(read_image(item.mask, 1), size).round() if item.mask is not None
+                      else torch.ones(1, *size)) for item in items]
+            operator.mask = torch.stack(masks).to(self.device)
+        return target, None, operator
+
+    def manifest(self) -> dict[str, Any]:
+        import importlib.metadata as md
+
+        versions = {}
+        for dist in ("torch", "torchvision", "lpips", "piq", "pydantic", "pluggy", "numpy"):
+            try:
+                versions[dist] = md.version(dist)
+            except md.PackageNotFoundError:
+                versions[dist] = None
+        return {
+            "restorefw": restorefw.__version__,
+            "recipe_file": str(self.recipe_path) if self.recipe_path else None,
+            "recipe": self.recipe.model_dump(mode="json"),
+            "resolved": {
+                "device": str(self.device),
+                "generator": {"resolution": self.G.img_resolution, "num_ws": self.G.num_ws,
+                              "w_dim": self.G.w_dim, "channels": self.G.img_channels},
+                "degradation": (self.degradation.params.model_dump(mode="json")
+                                if self.degradation is not None else None),
+                "losses": [{"type": t.name, "weight": t.weight, "params": t.loss.params.model_dump(mode="json")}
+                           for t in self.restorer.losses],
+                "phases": [{"name": p.name, "steps": p.steps, "lr": p.lr,
+                            "optimizer": p.optimizer.name, "params": p.optimizer.params.model_dump(mode="json")}
+                           for p in self.restorer.phases],
+            },
+            "seed": self.recipe.seed,
+            "images": [{"id": i.image_id, "file": str(i.path), "mask": str(i.mask) if i.mask else None}
+                       for i in self.images],
+            "versions": {"python": platform.python_version(), **versions},
+            "plugins": [p.as_dict() for p in self.plugins.plugins],
+            "notes": self.notes,
+        }
+
+    def execute(self) -> dict[str, Any]:
+        self.prepare()
+        self.out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.out / "manifest.json", self.manifest())
+        todo = [item for item in self.images if self.force or not is_done(self.out, item.image_id)]
+        skipped = len(self.images) - len(todo)
+        if skipped and not self.quiet:
+            print(f"Resuming: {skipped} of {len(self.images)} images already finished in {self.out} "
+                  "(use --force to redo them).", file=sys.stderr)
+        problems: list[str] = []
+        size = self.recipe.batch_size
+        with Progress(enabled=not self.quiet) as progress:
+            for start in range(0, len(todo), size):
+                chunk = todo[start:start + size]
+                try:
+                    problems += self.restore_chunk(chunk, progress)
+                except UserError:
+                    raise
+                except RestoreError as exc:
+                    problems += [f"{item.image_id}: {exc}" for item in chunk]
+        results = self.summarise()
+        for message in problems:
+            print(f"warning: {message}", file=sys.stderr)
+        if not self.quiet:
+            print_summary(results)
+        if problems:
+            raise WorkError(f"{len(problems)} image(s) could not be restored (listed above); the others are in "
+                            f"{self.out}.")
+        return results
+
+    def restore_chunk(self, chunk: Sequence[InputImage], progress: "Progress") -> list[str]:
+        problems: list[str] = []
+        readable: list[InputImage] = []
+        for item in chunk:
+            try:
+                read_image(item.path, self.G.img_channels)
+                readable.append(item)
+            except UserError as exc:
+                problems.append(str(exc))
+        if not readable:
+            return problems
+        keys = [ImageKey(self.recipe.seed, item.image_id) for item in readable]
+        target, clean, operator = self.load_batch(readable, keys)
+        started = time.perf_counter()
+        label = ", ".join(item.image_id for item in readable)
+        result = self.restorer.restore(target, operator, keys, keep_phases=self.recipe.outputs.save_phases,
+                                       on_step=progress.callback(label))
+        elapsed = time.perf_counter() - started
+        baseline = naive_baseline(target, self.resolution)
+        with torch.no_grad():
+            degraded_restored = operator(result.restored.to(self.device)).cpu().clamp(0, 1)
+        scores = {}
+        if clean is not None:
+            scores["restored"] = paired_scores(self.metrics, result.restored, clean)
+            scores["baseline"] = paired_scores(self.metrics, baseline, clean)
+        scores["fidelity"] = paired_scores(self.metrics, degraded_restored, target)
+        mask = operator.mask.cpu() if operator.mask is not None else None
+        for i, item in enumerate(readable):
+            self.write_image(item, i, result, target, clean, baseline, mask, scores, elapsed / len(readable))
+            if i in result.failures:
+                problems.append(f"{item.image_id}: {result.failures[i]}")
+        return problems
+
+    def write_image(self, item, i, result, target, clean, baseline, mask, scores, seconds) -> None:
+        folder = image_dir(self.out, item.image_id)
+        write_png(folder / "restored.png", result.restored[i])
+        write_png(folder / "target.png", target[i])
+        panels = [("target", target[i]), ("baseline", baseline[i]), ("restored", result.restored[i])]
+        if clean is not None:
+            write_png(folder / "ground_truth.png", clean[i])
+            panels.append(("truth", clean[i]))
+        if mask is not None:
+            write_png(folder / "mask.png", mask[i])
+        for name, images in result.phase_images.items():
+            write_png(folder / f"phase_{name.replace(':', '_')}.png", images[i])
+        if self.recipe.outputs.grid:
+            write_grid(folder / "grid.png", panels, self.G.img_resolution)
+        atomic_write_json(folder / "log.json", result.log[i])
+        torch.save(result.styles[i:i + 1].clone(), folder / "styles.pt.tmp")
+        (folder / "styles.pt.tmp").replace(folder / "styles.pt")
+        record = {
+            "image": item.image_id, "file": str(item.path), "seconds": round(seconds, 3),
+            "failed": result.failures.get(i),
+            "final_loss": {k: v[-1] for k, v in result.log[i].items() if v},
+            "metrics": {group: {name: values[i] for name, values in by_metric.items()}
+                        for group, by_metric in scores.items()},
+        }
+        write_done(self.out, item.image_id, record)
+
+    def summarise(self) -> dict[str, Any]:
+        records = [read_done(self.out, item.image_id) for item in self.images if is_done(self.out, item.image_id)]
+        means: dict[str, dict[str, float]] = {}
+        for group in ("restored", "baseline", "fidelity"):
+            names = {n for r in records for n in r["metrics"].get(group, {})}
+            for name in sorted(names):
+                values = [r["metrics"][group][name] for r in records if name in r["metrics"].get(group, {})]
+                means.setdefault(group, {})[name] = sum(values) / len(values)
+        set_metrics = {}
+        if self.recipe.inputs.mode == "benchmark" and records:
+            preds = [read_image(image_dir(self.out, r["image"]) / "restored.png", self.G.img_channels) for r in records]
+            refs = [read_image(image_dir(self.out, r["image"]) / "ground_truth.png", self.G.img_channels) for r in records]
+            set_metrics = set_scores(self.metrics, preds, refs)
+        results = {
+            "recipe": self.recipe.name or (self.recipe_path.stem if self.recipe_path else None),
+            "mode": self.recipe.inputs.mode,
+            "images": len(records),
+            "metrics": {slot.name: {"lower_is_better": slot.lower_is_better, "unavailable": slot.unavailable}
+                        for slot in self.metrics},
+            "mean": means,
+            "set": set_metrics,
+            "per_image": {r["image"]: r["metrics"] for r in records},
+            "seconds_per_image": (sum(r["seconds"] for r in records) / len(records)) if records else None,
+            "notes": self.notes,
+        }
+        atomic_write_json(self.out / "results.json", results)
+        return results
+
+
+def print_summary(results: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    mean = results.get("mean", {})
+    table = Table(title=f"{results.get('recipe') or 'run'}: {results['images']} image(s), means")
+    table.add_column("metric")
+    groups = [g for g in ("restored", "baseline", "fidelity") if g in mean]
+    for group in groups:
+        table.add_column(group, justify="right")
+    names = sorted({n for g in groups for n in mean[g]})
+    for name in names:
+        arrow = {True: " ↓", False: " ↑"}.get(results["metrics"].get(name, {}).get("lower_is_better"), "")
+        table.add_row(name + arrow, *[f"{mean[g][name]:.4f}" if name in mean[g] else "-" for g in groups])
+    for name, value in results.get("set", {}).items():
+        table.add_row(name, f"{value:.4f}", *["-"] * (len(groups) - 1))
+    console = Console(stderr=False)
+    console.print(table)
+    for name, info in results["metrics"].items():
+        if info.get("unavailable"):
+            console.print(f"[yellow]{name} unavailable:[/yellow] {info['unavailable']}")
+    for note in results.get("notes", []):
+        console.print(f"[yellow]note:[/yellow] {note}")
+
+
+def run_recipe(recipe: Recipe, plugins: PluginSet, recipe_path: Path | None = None, output: Path | None = None,
+               force: bool = False, limit: int | None = None, quiet: bool = False) -> dict[str, Any]:
+    """Run a recipe end to end and return its results (also written to results.json)."""
+    return RecipeRun(recipe, plugins, recipe_path, output, force, limit, quiet).execute()
