@@ -1,0 +1,154 @@
+"""JPEG: the true codec (PIL/libjpeg) and a differentiable re-implementation with the same tables.
+
+The differentiable codec follows libjpeg's baseline path step by step: edge-replicated padding to
+whole MCUs, JFIF RGB→YCbCr, 2×2 chroma averaging (4:2:0), orthonormal 8×8 DCT of level-shifted
+samples, quantisation by the quality-scaled tables of ITU-T T.81 Annex K applied in natural
+(row = vertical frequency, column = horizontal frequency) order exactly as libjpeg applies them,
+dequantisation, inverse DCT, libjpeg's "fancy" triangular chroma upsampling and YCbCr→RGB.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from restorefw_plugins.degradations.surrogates import surrogate_round
+
+LUMINANCE_BASE = (
+    16, 11, 10, 16, 24, 40, 51, 61,
+    12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77,
+    24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101,
+    72, 92, 95, 98, 112, 100, 103, 99,
+)
+CHROMINANCE_BASE = (
+    17, 18, 24, 47, 99, 99, 99, 99,
+    18, 21, 26, 66, 99, 99, 99, 99,
+    24, 26, 56, 99, 99, 99, 99, 99,
+    47, 66, 99, 99, 99, 99, 99, 99,
+) + (99,) * 32
+
+
+def quality_scale(quality: int) -> int:
+    """libjpeg's jpeg_quality_scaling: percentage applied to the base tables."""
+    quality = min(max(int(quality), 1), 100)
+    return 5000 // quality if quality < 50 else 200 - 2 * quality
+
+
+def quant_table(quality: int, chroma: bool = False) -> np.ndarray:
+    """The 8×8 table (natural order) libjpeg/PIL use at `quality`, baseline-limited to 1..255."""
+    base = np.array(CHROMINANCE_BASE if chroma else LUMINANCE_BASE, dtype=np.int64)
+    table = (base * quality_scale(quality) + 50) // 100
+    return np.clip(table, 1, 255).reshape(8, 8)
+
+
+@lru_cache(maxsize=None)
+def _dct_matrix() -> np.ndarray:
+    """Orthonormal DCT-II basis M[k, n] (the JPEG forward DCT is M · block · Mᵀ)."""
+    k = np.arange(8)[:, None]
+    n = np.arange(8)[None, :]
+    m = np.cos((2 * n + 1) * k * math.pi / 16) * math.sqrt(2 / 8)
+    m[0] /= math.sqrt(2)
+    return m.astype(np.float32)
+
+
+def rgb_to_ycbcr(rgb: torch.Tensor) -> torch.Tensor:
+    """JFIF conversion on a 0..255 scale, chroma centred on 128; `rgb` is [B,3,H,W]."""
+    r, g, b = rgb.unbind(1)
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    cb = -0.168735892 * r - 0.331264108 * g + 0.5 * b + 128.0
+    cr = 0.5 * r - 0.418687589 * g - 0.081312411 * b + 128.0
+    return torch.stack((y, cb, cr), 1)
+
+
+def ycbcr_to_rgb(ycc: torch.Tensor) -> torch.Tensor:
+    y, cb, cr = ycc.unbind(1)
+    cb = cb - 128.0
+    cr = cr - 128.0
+    r = y + 1.402 * cr
+    g = y - 0.344136286 * cb - 0.714136286 * cr
+    b = y + 1.772 * cb
+    return torch.stack((r, g, b), 1)
+
+
+def _pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Edge-replicate the bottom and right borders to a multiple of `multiple`, as libjpeg does."""
+    h, w = x.shape[-2:]
+    ph, pw = -h % multiple, -w % multiple
+    return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+
+
+def block_codec(plane: torch.Tensor, table: torch.Tensor,
+                rounding: Callable[[torch.Tensor], torch.Tensor] = surrogate_round) -> torch.Tensor:
+    """DCT, quantise, dequantise and inverse-DCT every 8×8 block of [B,1,H,W] samples on 0..255."""
+    b, _, h, w = plane.shape
+    m = torch.as_tensor(_dct_matrix(), device=plane.device, dtype=plane.dtype)
+    blocks = (plane - 128.0).reshape(b, h // 8, 8, w // 8, 8).permute(0, 1, 3, 2, 4)
+    coeffs = torch.einsum("ki,bxyij,lj->bxykl", m, blocks, m)
+    coeffs = rounding(coeffs / table) * table
+    blocks = torch.einsum("ki,bxykl,lj->bxyij", m, coeffs, m)
+    return blocks.permute(0, 1, 3, 2, 4).reshape(b, 1, h, w) + 128.0
+
+
+def diff_jpeg(x: torch.Tensor, quality: int, transpose_tables: bool = False,
+              rounding: Callable[[torch.Tensor], torch.Tensor] = surrogate_round) -> torch.Tensor:
+    """Differentiable JPEG round trip of `x` ([B,1|3,H,W] in [0,1]) at `quality`, clamped to [0,1].
+
+    `transpose_tables=True` reproduces RUSIR's bug (tables applied transposed) for comparison only.
+    """
+    channels, h, w = x.shape[1], x.shape[-2], x.shape[-1]
+    luma = torch.as_tensor(quant_table(quality), dtype=x.dtype, device=x.device)
+    chroma = torch.as_tensor(quant_table(quality, chroma=True), dtype=x.dtype, device=x.device)
+    if transpose_tables:
+        luma, chroma = luma.T.contiguous(), chroma.T.contiguous()
+    if channels == 1:
+        out = block_codec(_pad_to(x * 255.0, 8), luma, rounding)[..., :h, :w]
+        return out.div(255.0).clamp(0.0, 1.0)
+    if channels != 3:
+        raise ValueError(f"JPEG needs 1 or 3 channels, got {channels}")
+    ycc = rgb_to_ycbcr(_pad_to(x * 255.0, 16))
+    y = block_codec(ycc[:, :1], luma, rounding)[..., :h, :w]
+    c = F.avg_pool2d(ycc[:, 1:], 2)
+    c = torch.cat([block_codec(c[:, i:i + 1], chroma, rounding) for i in range(2)], 1)
+    c = c[..., :(h + 1) // 2, :(w + 1) // 2]
+    c = F.interpolate(c, scale_factor=2, mode="bilinear", align_corners=False)[..., :h, :w]
+    return ycbcr_to_rgb(torch.cat((y, c), 1)).div(255.0).clamp(0.0, 1.0)
+
+
+def to_pil_image(image: torch.Tensor) -> Image.Image:
+    """[C,H,W] in [0,1] → an 8-bit PIL image (rounded), mode L or RGB."""
+    array = image.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8).cpu()
+    array = array.permute(1, 2, 0).numpy()
+    return Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+
+
+def from_pil_image(img: Image.Image) -> torch.Tensor:
+    array = np.asarray(img, dtype=np.uint8)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255.0)
+
+
+def pil_jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
+    """The true codec: each image of [B,C,H,W] saved by PIL at `quality` (4:2:0 for RGB) and read back."""
+    out = []
+    for image in x:
+        buffer = io.BytesIO()
+        pil = to_pil_image(image)
+        options = {"subsampling": 2} if pil.mode == "RGB" else {}
+        pil.save(buffer, format="JPEG", quality=int(quality), **options)
+        buffer.seek(0)
+        with Image.open(buffer) as decoded:
+            decoded.load()
+            out.append(from_pil_image(decoded.convert(pil.mode)))
+    return torch.stack(out).to(x.device)
