@@ -102,6 +102,8 @@ class Recipe(Strict):
     generator: ComponentSpec
     schedule: Schedule
     degradation: DegradationSpec | list[DegradationSpec] | None = None
+    tasks: list[DegradationSpec | list[DegradationSpec]] | None = Field(
+        None, min_length=1, description="Run the recipe once per degradation (instead of `degradation`).")
     losses: list[LossSpec] = Field(min_length=1)
     inputs: Inputs
     outputs: Outputs = Field(default_factory=Outputs)
@@ -109,6 +111,25 @@ class Recipe(Strict):
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     batch_size: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _one_degradation_field(self) -> "Recipe":
+        if self.tasks is not None and self.degradation is not None:
+            raise ValueError("give either `degradation` (one task) or `tasks` (several), not both")
+        return self
+
+    def for_task(self, index: int) -> "Recipe":
+        """This recipe with `degradation` set to `tasks[index]`."""
+        return self.model_copy(update={"degradation": self.tasks[index], "tasks": None})
+
+    @property
+    def task_names(self) -> list[str]:
+        """A folder-safe name per entry of `tasks` (e.g. `upsampling-M`, `UNP-M`)."""
+        names = []
+        for spec in self.tasks or []:
+            stages = spec if isinstance(spec, list) else [spec]
+            names.append("+".join(s.task + (f"-{s.level}" if s.level else "") for s in stages))
+        return names
 
     @property
     def degradation_stages(self) -> list[DegradationSpec]:
@@ -196,13 +217,17 @@ def check_components(recipe: Recipe, registry: Registry) -> None:
         registry.get("latent_space", phase.space, f"{base}.space")
         registry.validate_params("latent_space", phase.space, phase.space_params, f"{base}.space")
         registry.validate_params("optimizer", phase.optimizer.type, phase.optimizer.params, f"{base}.optimizer")
-    for i, stage in enumerate(recipe.degradation_stages):
-        path = f"degradation[{i}]" if isinstance(recipe.degradation, list) else "degradation"
-        params = dict(stage.params)
-        if stage.level is not None:
-            params.setdefault("level", stage.level)
-        registry.get("degradation", stage.task, f"{path}.task")
-        registry.validate_params("degradation", stage.task, params, path)
+    variants = [("degradation", recipe.degradation)] if recipe.tasks is None else [
+        (f"tasks[{i}]", spec) for i, spec in enumerate(recipe.tasks)]
+    for base, spec in variants:
+        stages = [] if spec is None else spec if isinstance(spec, list) else [spec]
+        for i, stage in enumerate(stages):
+            path = f"{base}[{i}]" if isinstance(spec, list) else base
+            params = dict(stage.params)
+            if stage.level is not None:
+                params.setdefault("level", stage.level)
+            registry.get("degradation", stage.task, f"{path}.task")
+            registry.validate_params("degradation", stage.task, params, path)
     for i, loss in enumerate(recipe.losses):
         registry.validate_params("loss", loss.type, loss.params, f"losses[{i}]")
     for i, metric in enumerate(recipe.metrics):

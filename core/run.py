@@ -20,10 +20,17 @@ from restorefw.evaluation import MetricSlot, build_metrics, paired_scores, set_s
 from restorefw.imageio import atomic_write_json, read_image, write_png
 from restorefw.inputs import InputImage, resolve_inputs
 from restorefw.outputs import image_dir, is_done, naive_baseline, read_done, write_done, write_grid
+from restorefw.generator import GeneratorNetwork
 from restorefw.plugins import PluginSet
 from restorefw.progress import Progress
 from restorefw.recipe import Recipe
 from restorefw.registry import Registry
+
+
+def load_generator(recipe: Recipe, registry: Registry, device: torch.device) -> GeneratorNetwork:
+    """The recipe's frozen generator on `device`."""
+    generator = registry.create("generator", recipe.generator.type, recipe.generator.params, "generator")
+    return generator.load(device)
 
 
 def build_degradation(recipe: Recipe, registry: Registry) -> Degradation | None:
@@ -54,8 +61,10 @@ class RecipeRun:
     """One execution of a recipe into an output folder."""
 
     def __init__(self, recipe: Recipe, plugins: PluginSet, recipe_path: Path | None, output: Path | None,
-                 force: bool = False, limit: int | None = None, quiet: bool = False) -> None:
+                 force: bool = False, limit: int | None = None, quiet: bool = False,
+                 G: GeneratorNetwork | None = None) -> None:
         self.recipe, self.plugins, self.registry = recipe, plugins, plugins.registry
+        self.G = G
         self.base = recipe_path.parent if recipe_path is not None else Path.cwd()
         self.recipe_path = recipe_path
         out = output or Path(recipe.outputs.dir)
@@ -69,8 +78,8 @@ class RecipeRun:
         self.images = resolve_inputs(recipe, self.registry, self.base, self.out / "inputs")
         if self.limit is not None:
             self.images = self.images[: self.limit]
-        generator = self.registry.create("generator", recipe.generator.type, recipe.generator.params, "generator")
-        self.G = generator.load(self.device)
+        if self.G is None:
+            self.G = load_generator(recipe, self.registry, self.device)
         self.degradation = build_degradation(recipe, self.registry)
         self.restorer = Restorer(recipe, self.registry, self.G, self.device)
         self.metrics = build_metrics(recipe.metrics, self.registry, self.device)
@@ -280,7 +289,45 @@ def print_summary(results: dict[str, Any]) -> None:
         console.print(f"[yellow]note:[/yellow] {note}")
 
 
+def print_task_summary(by_task: dict[str, dict[str, Any]]) -> None:
+    """One row per task: restored vs naive baseline for each paired metric."""
+    from rich.console import Console
+    from rich.table import Table
+
+    names = sorted({n for r in by_task.values() for n in r.get("mean", {}).get("restored", {})})
+    table = Table(title="restored vs naive baseline (means over images)")
+    table.add_column("task")
+    for name in names:
+        table.add_column(f"{name} restored", justify="right")
+        table.add_column(f"{name} baseline", justify="right")
+    for task, results in by_task.items():
+        mean = results.get("mean", {})
+        row = []
+        for name in names:
+            row += [f"{mean.get(g, {}).get(name, float('nan')):.4f}" for g in ("restored", "baseline")]
+        table.add_row(task, *row)
+    Console().print(table)
+
+
 def run_recipe(recipe: Recipe, plugins: PluginSet, recipe_path: Path | None = None, output: Path | None = None,
                force: bool = False, limit: int | None = None, quiet: bool = False) -> dict[str, Any]:
-    """Run a recipe end to end and return its results (also written to results.json)."""
-    return RecipeRun(recipe, plugins, recipe_path, output, force, limit, quiet).execute()
+    """Run a recipe end to end and return its results (also written to results.json).
+
+    A recipe with `tasks:` runs once per task into `<output>/<task>/`, sharing one loaded generator,
+    and writes a combined `results.json` at the output root."""
+    if recipe.tasks is None:
+        return RecipeRun(recipe, plugins, recipe_path, output, force, limit, quiet).execute()
+    first = RecipeRun(recipe.for_task(0), plugins, recipe_path, output, force, limit, quiet)
+    root = first.out
+    G = load_generator(recipe, plugins.registry, first.device)
+    by_task: dict[str, dict[str, Any]] = {}
+    for index, name in enumerate(recipe.task_names):
+        run = RecipeRun(recipe.for_task(index), plugins, recipe_path, root / name, force, limit, quiet=True, G=G)
+        if not quiet:
+            print(f"[{index + 1}/{len(recipe.task_names)}] {name}", file=sys.stderr)
+        by_task[name] = run.execute()
+    combined = {"recipe": recipe.name, "tasks": by_task}
+    atomic_write_json(root / "results.json", combined)
+    if not quiet:
+        print_task_summary(by_task)
+    return combined
