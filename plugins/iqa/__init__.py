@@ -1,0 +1,1 @@
+"""Image-quality plugin: perceptual and IQA losses, paired and set metrics, pretrained-weight management."""

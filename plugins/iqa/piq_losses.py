@@ -1,0 +1,98 @@
+"""The differentiable, weight-free piq measures as losses, through one adapter class factory.
+
+Each loss is `1 − similarity` (ssim, haarpsi, fsim, vsi, srsim, dss, vif, iw-ssim) or the distance
+itself (gmsd, ms-gmsd, mdsi), per image. Mask handling: hole pixels of x are replaced by the
+target's (x·m + y·(1−m)), so holes compare equal and carry no gradient. Inputs are clamped to
+[0,1] as piq requires, with a straight-through gradient (out-of-range pixels still get pulled back).
+Each measure has a minimum image side (measured with piq 0.8 on this project: the smallest side
+where the value and its gradient are finite); smaller targets are refused with a clear message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+import torch
+from pydantic import Field
+
+from restorefw.component import Params
+from restorefw.errors import UserError
+from restorefw.loss import Loss
+from restorefw_plugins.iqa.lpips_net import area_resize
+
+
+@dataclass(frozen=True)
+class PiqMeasure:
+    name: str
+    function: str
+    similarity: bool
+    min_side: int
+    description: str
+
+
+MEASURES = [
+    PiqMeasure("ssim", "ssim", True, 11, "1 − SSIM (piq)"),
+    PiqMeasure("gmsd", "gmsd", False, 8, "gradient magnitude similarity deviation (piq)"),
+    PiqMeasure("ms-gmsd", "multi_scale_gmsd", False, 17, "multi-scale GMSD (piq)"),
+    PiqMeasure("haarpsi", "haarpsi", True, 16, "1 − HaarPSI, Haar-wavelet perceptual similarity (piq)"),
+    PiqMeasure("mdsi", "mdsi", False, 8, "mean deviation similarity index, a distance (piq)"),
+    PiqMeasure("fsim", "fsim", True, 8, "1 − FSIM, feature similarity (piq)"),
+    PiqMeasure("vsi", "vsi", True, 8, "1 − VSI, visual-saliency similarity (piq)"),
+    PiqMeasure("srsim", "srsim", True, 40, "1 − SR-SIM, spectral-residual similarity (piq; side ≥ 40)"),
+    PiqMeasure("dss", "dss", True, 32, "1 − DSS, DCT subband similarity (piq; side ≥ 32)"),
+    PiqMeasure("vif", "vif_p", True, 41, "1 − VIFp, visual information fidelity (piq; side ≥ 41)"),
+    PiqMeasure("iw-ssim", "information_weighted_ssim", True, 161, "1 − IW-SSIM (piq; side ≥ 161)"),
+]
+
+
+def _unit_range(x: torch.Tensor) -> torch.Tensor:
+    """Clamp to [0,1] in the forward pass, identity gradient in the backward pass."""
+    return x + (x.clamp(0, 1) - x).detach()
+
+
+class PiqParams(Params):
+    options: dict[str, Any] = Field(default_factory=dict,
+                                    description="extra keyword arguments for the piq function (e.g. scales)")
+
+
+def piq_loss_class(measure: PiqMeasure) -> type[Loss]:
+    """Build the Loss subclass for one piq measure."""
+
+    class PiqLoss(Loss):
+        name: ClassVar[str] = measure.name
+        description: ClassVar[str] = measure.description
+        Params: ClassVar[type] = PiqParams
+        spec: ClassVar[PiqMeasure] = measure
+
+        def __init__(self, params=None, **kwargs) -> None:
+            super().__init__(params, **kwargs)
+            import piq
+
+            self.fn: Callable[..., torch.Tensor] = getattr(piq, measure.function)
+
+        def prepare(self, target: torch.Tensor, mask: torch.Tensor | None, image_ids=None) -> None:
+            side = min(target.shape[-2:])
+            if side < measure.min_side:
+                raise UserError(f"loss {measure.name!r} needs images of at least {measure.min_side}×"
+                                f"{measure.min_side} pixels, but the target is {target.shape[-2]}×"
+                                f"{target.shape[-1]}. Drop it from the recipe for this task, or use "
+                                f"'ms-ssim' or 'gradient', which work at any size.")
+            super().prepare(target.float().clamp(0, 1), mask)
+            self.hole = 1 - area_resize(mask.float(), target.shape[-2:]) if mask is not None else None
+            if self.hole is not None:
+                self.hole_fill = self.target * self.hole
+                self.keep = 1 - self.hole
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = _unit_range(x)
+            if self.hole is not None:
+                x = x * self.keep + self.hole_fill
+            value = self.fn(x, self.target, data_range=1.0, reduction="none", **self.params.options)
+            return 1 - value if measure.similarity else value
+
+    PiqLoss.__name__ = PiqLoss.__qualname__ = "Piq" + measure.name.title().replace("-", "") + "Loss"
+    return PiqLoss
+
+
+PIQ_LOSSES = [piq_loss_class(m) for m in MEASURES]
