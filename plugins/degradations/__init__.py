@@ -1,0 +1,1 @@
+"""Degradations: upsampling, denoising, deartifacting, inpainting and their compositions."""

@@ -1,0 +1,228 @@
+"""The degradation components: four single tasks, their composition and the 11 standard combinations.
+
+Parameter precedence, for every task: an explicit parameter wins over the `level` preset; with
+neither, the level-M preset is used. Levels follow BRIEF §2 (RUSIR's benchmark table).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Sequence
+
+import torch
+from pydantic import Field, model_validator
+
+from restorefw.component import Params
+from restorefw.degradation import Degradation, DegradationOperator, ImageKey
+from restorefw.errors import UserError
+from restorefw.seeding import numpy_generator
+from restorefw_plugins.degradations import levels as L
+from restorefw_plugins.degradations.operators import (ComposedOperator, DeartifactingOperator,
+                                                       DenoisingOperator, InpaintingOperator,
+                                                       UpsamplingOperator)
+from restorefw_plugins.degradations.strokes import load_mask_file, stroke_mask
+
+Shape = tuple[int, int, int, int]
+FILTER_NAMES = ("bilinear", "bicubic", "lanczos")
+
+
+def _check_keys(shape: Sequence[int], keys: Sequence[ImageKey]) -> None:
+    if len(shape) != 4 or len(keys) != shape[0]:
+        raise ValueError(f"realize needs a (B, C, H, W) shape and one ImageKey per image; "
+                         f"got shape {tuple(shape)} and {len(keys)} keys")
+
+
+class SingleTask(Degradation):
+    """A single task; subclasses implement `build(shape, keys, device, stage)`."""
+
+    def realize(self, shape: Shape, keys: Sequence[ImageKey], device: torch.device) -> DegradationOperator:
+        _check_keys(shape, keys)
+        return self.build(tuple(shape), list(keys), torch.device(device), self.name)
+
+    def build(self, shape: Shape, keys: list[ImageKey], device: torch.device, stage: str) -> DegradationOperator:
+        raise NotImplementedError
+
+
+class Upsampling(SingleTask):
+    """Super-resolution task: targets are the image shrunk by `factor`."""
+
+    name = "upsampling"
+    description = "Downsample by a factor: antialiased PIL resize (seeded filter) / average pooling f̂."
+
+    class Params(Params):
+        """`factor` and `filter` override the `level` preset (XS 2, S 4, M 8, L 16, XL 32; M if unset).
+
+        `filter`: bilinear, bicubic or lanczos for every image, or random (default): a seeded
+        per-image choice among the three, drawn from (seed, image id, stage).
+        """
+
+        level: L.Level | None = None
+        factor: int | None = Field(None, ge=1)
+        filter: Literal["bilinear", "bicubic", "lanczos", "random"] | None = None
+
+    @property
+    def factor(self) -> int:
+        return L.pick(self.params.factor, self.params.level, L.UPSAMPLING_FACTOR)
+
+    def build(self, shape: Shape, keys: list[ImageKey], device: torch.device, stage: str) -> DegradationOperator:
+        factor = self.factor
+        if shape[2] < factor or shape[3] < factor:
+            raise UserError(f"upsampling: a {shape[2]}×{shape[3]} image cannot be shrunk by {factor}; "
+                            "use a smaller factor or level, or larger images.")
+        choice = self.params.filter or "random"
+        filters = [choice if choice != "random" else
+                   FILTER_NAMES[int(numpy_generator(k.seed, k.image_id, f"{stage}/filter").integers(3))]
+                   for k in keys]
+        return UpsamplingOperator(factor, filters)
+
+
+class Denoising(SingleTask):
+    """Denoising task: Poisson photon noise plus pixel dropout."""
+
+    name = "denoising"
+    description = "Poisson noise (N photons) and pixel dropout p / Gaussian approximation f̂."
+
+    class Params(Params):
+        """`photons` N and `drop` p override the `level` preset (XS 96/0.04 … XL 6/0.64; M if unset)."""
+
+        level: L.Level | None = None
+        photons: float | None = Field(None, gt=0)
+        drop: float | None = Field(None, ge=0, lt=1)
+
+    def build(self, shape: Shape, keys: list[ImageKey], device: torch.device, stage: str) -> DegradationOperator:
+        p = self.params
+        return DenoisingOperator(L.pick(p.photons, p.level, L.DENOISING_PHOTONS),
+                                 L.pick(p.drop, p.level, L.DENOISING_DROP), keys, stage, device)
+
+
+class Deartifacting(SingleTask):
+    """JPEG artifact removal task."""
+
+    name = "deartifacting"
+    description = "JPEG at quality q, 4:2:0 (PIL) / differentiable JPEG with libjpeg's tables f̂."
+
+    class Params(Params):
+        """`quality` (1–100) overrides the `level` preset (XS 18, S 15, M 12, L 9, XL 6; M if unset)."""
+
+        level: L.Level | None = None
+        quality: int | None = Field(None, ge=1, le=100)
+
+    def build(self, shape: Shape, keys: list[ImageKey], device: torch.device, stage: str) -> DegradationOperator:
+        if shape[1] not in (1, 3):
+            raise UserError(f"deartifacting: JPEG needs 1 (grey) or 3 (RGB) channels, got {shape[1]}.")
+        return DeartifactingOperator(L.pick(self.params.quality, self.params.level, L.JPEG_QUALITY))
+
+
+class Inpainting(SingleTask):
+    """Inpainting task: holes from random thick strokes or from a user mask image."""
+
+    name = "inpainting"
+    description = "Thick random strokes (or a mask image, white = known) / x·mask for true and f̂."
+
+    class Params(Params):
+        """`mask` (an image file, white = known, resized to the image) wins over strokes; else
+        `strokes` overrides the `level` preset (XS 1, S 5, M 9, L 13, XL 17; M if unset).
+        `brush` is the stroke width as a fraction of the image side (RUSIR: 0.08)."""
+
+        level: L.Level | None = None
+        strokes: int | None = Field(None, ge=0)
+        mask: Path | None = None
+        brush: float = Field(0.08, gt=0, le=1)
+
+    def build(self, shape: Shape, keys: list[ImageKey], device: torch.device, stage: str) -> DegradationOperator:
+        h, w = shape[2], shape[3]
+        p = self.params
+        if p.mask is not None:
+            masks = [load_mask_file(p.mask, h, w)] * len(keys)
+        else:
+            strokes = L.pick(p.strokes, p.level, L.INPAINTING_STROKES)
+            masks = [stroke_mask(h, w, strokes, numpy_generator(k.seed, k.image_id, f"{stage}/strokes"), p.brush)
+                     for k in keys]
+        return InpaintingOperator(masks, device)
+
+
+SINGLE_TASKS: dict[str, type[SingleTask]] = {c.name: c for c in (Upsampling, Denoising, Deartifacting, Inpainting)}
+
+
+class Step(Params):
+    """One stage of a composition: a task, an optional level and explicit parameters of that task."""
+
+    task: Literal["upsampling", "denoising", "deartifacting", "inpainting"]
+    level: L.Level | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _validate_task_params(self) -> "Step":
+        merged = dict(self.params)
+        if self.level is not None:
+            if merged.get("level", self.level) != self.level:
+                raise ValueError(f"level given twice ({self.level!r} and params.level {merged['level']!r})")
+            merged["level"] = self.level
+        self.params = SINGLE_TASKS[self.task].Params.model_validate(merged).model_dump(exclude_unset=True)
+        return self
+
+    def component(self) -> SingleTask:
+        return SINGLE_TASKS[self.task](SINGLE_TASKS[self.task].Params.model_validate(self.params))
+
+
+def realize_steps(components: Sequence[SingleTask], shape: Shape, keys: Sequence[ImageKey],
+                  device: torch.device) -> ComposedOperator:
+    """Realise stages in order, each at the previous stage's output size; stage names are the task
+    names (with a #index suffix when a task repeats) so a task draws the same randomness alone or composed."""
+    _check_keys(shape, keys)
+    device = torch.device(device)
+    names = [c.name for c in components]
+    b, c, h, w = shape
+    operators = []
+    for index, component in enumerate(components):
+        stage = component.name if names.count(component.name) == 1 else f"{component.name}#{index}"
+        op = component.build((b, c, h, w), list(keys), device, stage)
+        operators.append(op)
+        h, w = op.output_size(h, w)
+    composed = ComposedOperator(operators)
+    composed._final_mask(h, w)
+    return composed
+
+
+class Compose(Degradation):
+    """Any ordered list of tasks, each with its own level and parameters."""
+
+    name = "compose"
+    description = "An ordered composition of degradations; the loss mask comes from the inpainting stage."
+
+    class Params(Params):
+        """`steps`: [{task, level, params}, …] applied in the given order. Within a step, explicit
+        params override its level; a step without either uses level M."""
+
+        steps: list[Step] = Field(min_length=1)
+
+    def realize(self, shape: Shape, keys: Sequence[ImageKey], device: torch.device) -> DegradationOperator:
+        return realize_steps([s.component() for s in self.params.steps], shape, keys, device)
+
+
+class Combination(Degradation):
+    """One of the 11 standard combinations of U, N, A, P (always in the order U → N → A → P)."""
+
+    letters: ClassVar[str] = ""
+
+    class Params(Params):
+        """`level` applies to every stage; RUSIR's benchmark uses M (the default)."""
+
+        level: L.Level = "M"
+
+    def components(self) -> list[SingleTask]:
+        return [SINGLE_TASKS[L.TASK_LETTERS[ch]](level=self.params.level) for ch in self.letters]
+
+    def realize(self, shape: Shape, keys: Sequence[ImageKey], device: torch.device) -> DegradationOperator:
+        return realize_steps(self.components(), shape, keys, device)
+
+
+def _combination(letters: str) -> type[Combination]:
+    tasks = " → ".join(L.TASK_LETTERS[ch] for ch in letters)
+    return type(letters, (Combination,), {"name": letters, "letters": letters,
+                                          "description": f"Composed {tasks}, each at level M by default.",
+                                          "__doc__": f"The standard combination {letters}: {tasks}."})
+
+
+COMBINATIONS: dict[str, type[Combination]] = {letters: _combination(letters) for letters in L.COMBINATIONS}
+ALL_DEGRADATIONS: list[type[Degradation]] = [*SINGLE_TASKS.values(), Compose, *COMBINATIONS.values()]

@@ -1,0 +1,145 @@
+"""Realised degradation operators: each holds the per-image random choices of one batch.
+
+Targets (`true`) are computed on the CPU in float32 with per-image generators, so they are
+bit-identical across runs, independent of batch composition and of the device, and are returned on
+the input's device. The differentiable stand-ins (`forward`) run on the input's device.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from restorefw.degradation import DegradationOperator, ImageKey
+from restorefw.imageio import quantize_8bit
+from restorefw.seeding import torch_generator
+from restorefw_plugins.degradations.jpeg import diff_jpeg, from_pil_image, pil_jpeg, to_pil_image
+from restorefw_plugins.degradations.surrogates import surrogate_clamp
+
+PIL_FILTERS = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
+               "lanczos": Image.Resampling.LANCZOS}
+
+
+class UpsamplingOperator(DegradationOperator):
+    """Downsampling by `factor`: true = antialiased PIL resize with a per-image filter, f̂ = box average."""
+
+    def __init__(self, factor: int, filters: Sequence[str]) -> None:
+        super().__init__()
+        self.factor = int(factor)
+        self.filters = list(filters)
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        return height // self.factor, width // self.factor
+
+    def true(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = self.output_size(*x.shape[-2:])
+        out = [from_pil_image(to_pil_image(image).resize((w, h), PIL_FILTERS[name]))
+               for image, name in zip(x, self.filters)]
+        return quantize_8bit(torch.stack(out)).to(x.device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.adaptive_avg_pool2d(x, self.output_size(*x.shape[-2:]))
+
+
+class DenoisingOperator(DegradationOperator):
+    """Poisson noise with `photons` N and pixel dropout with probability `drop`.
+
+    true: y = Poisson(N·x)/N, each pixel (all channels) zeroed with probability p, clamp, 8 bits;
+    drawn from generators seeded by (seed, image id, stage + "/true") afresh at every call.
+    f̂: surrogate clamp, then (λ − ½ + sqrt(λ + 1e-3)·ε)/N with λ = N·x (RUSIR's Gaussian
+    approximation), a fresh dropout mask, surrogate clamp; drawn from per-image generators this
+    operator owns (seeded by stage + "/forward"), so every call draws new noise reproducibly.
+    """
+
+    def __init__(self, photons: float, drop: float, keys: Sequence[ImageKey], stage: str,
+                 device: torch.device) -> None:
+        super().__init__()
+        self.photons, self.drop = float(photons), float(drop)
+        self.keys, self.stage = list(keys), stage
+        self.generators = [torch_generator(k.seed, k.image_id, f"{stage}/forward", device) for k in self.keys]
+
+    def _keep(self, shape: tuple[int, ...], generator: torch.Generator, device: torch.device) -> torch.Tensor:
+        return (torch.rand(shape, generator=generator, device=device) >= self.drop).float()
+
+    def true(self, x: torch.Tensor) -> torch.Tensor:
+        clean = x.detach().float().cpu().clamp(0.0, 1.0)
+        out = []
+        for image, key in zip(clean, self.keys):
+            gen = torch_generator(key.seed, key.image_id, f"{self.stage}/true")
+            noisy = torch.poisson(image * self.photons, generator=gen) / self.photons
+            out.append(noisy * self._keep((1, *image.shape[-2:]), gen, torch.device("cpu")))
+        return quantize_8bit(torch.stack(out)).to(x.device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lam = surrogate_clamp(x) * self.photons
+        eps = torch.stack([torch.randn(x.shape[1:], generator=g, device=x.device, dtype=x.dtype)
+                           for g in self.generators])
+        keep = torch.stack([self._keep((1, *x.shape[-2:]), g, x.device) for g in self.generators]).to(x.dtype)
+        y = (lam - 0.5 + torch.sqrt(lam + 1e-3) * eps) / self.photons
+        return surrogate_clamp(y * keep)
+
+
+class DeartifactingOperator(DegradationOperator):
+    """JPEG at `quality`: true = PIL (4:2:0), f̂ = differentiable JPEG with the same tables."""
+
+    def __init__(self, quality: int) -> None:
+        super().__init__()
+        self.quality = int(quality)
+
+    def true(self, x: torch.Tensor) -> torch.Tensor:
+        return quantize_8bit(pil_jpeg(x.detach().float().cpu(), self.quality)).to(x.device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_jpeg(x, self.quality)
+
+
+class InpaintingOperator(DegradationOperator):
+    """Multiplication by a fixed per-image mask [B,1,H,W] (1 = known): true = f̂ = x·mask."""
+
+    def __init__(self, masks: Sequence[np.ndarray], device: torch.device) -> None:
+        super().__init__()
+        self.mask = torch.from_numpy(np.stack(masks)[:, None]).to(device)
+
+    def true(self, x: torch.Tensor) -> torch.Tensor:
+        return quantize_8bit(x.detach().float().cpu() * self.mask.cpu()).to(x.device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.mask.to(x.dtype)
+
+
+class ComposedOperator(DegradationOperator):
+    """Operators applied in order (true: each stage clamps and round-trips 8 bits).
+
+    The mask is the last masking stage's (P's in the standard combinations), box-averaged to the
+    output size if a later stage resizes; `realize` calls `_final_mask` with the output size.
+    """
+
+    def __init__(self, stages: Sequence[DegradationOperator]) -> None:
+        super().__init__()
+        self.stages = torch.nn.ModuleList(stages)
+        self._masked = max((i for i, s in enumerate(stages) if s.mask is not None), default=None)
+        self.mask = None if self._masked is None else self.stages[self._masked].mask
+
+    def _final_mask(self, height: int, width: int) -> None:
+        """Bring the mask to the output size when a stage after the masking one resizes (box average)."""
+        if self.mask is not None and self.mask.shape[-2:] != (height, width):
+            self.mask = F.adaptive_avg_pool2d(self.mask, (height, width))
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        for stage in self.stages:
+            height, width = stage.output_size(height, width)
+        return height, width
+
+    def true(self, x: torch.Tensor) -> torch.Tensor:
+        for stage in self.stages:
+            x = stage.true(x)
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for stage in self.stages:
+            x = stage(x)
+        return x
