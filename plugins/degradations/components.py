@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Sequence
 
 import torch
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from restorefw.component import Params
 from restorefw.degradation import Degradation, DegradationOperator, ImageKey
@@ -151,15 +151,18 @@ class Step(Params):
     level: L.Level | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _validate_task_params(self) -> "Step":
-        merged = dict(self.params)
-        if self.level is not None:
-            if merged.get("level", self.level) != self.level:
-                raise ValueError(f"level given twice ({self.level!r} and params.level {merged['level']!r})")
-            merged["level"] = self.level
-        self.params = SINGLE_TASKS[self.task].Params.model_validate(merged).model_dump(exclude_unset=True)
-        return self
+    @field_validator("params")
+    @classmethod
+    def _validate_task_params(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        task, level = info.data.get("task"), info.data.get("level")
+        if task is None:
+            return params
+        merged = dict(params)
+        if level is not None:
+            if merged.get("level", level) != level:
+                raise ValueError(f"level given twice ({level!r} and params.level {merged['level']!r})")
+            merged["level"] = level
+        return SINGLE_TASKS[task].Params.model_validate(merged).model_dump(exclude_unset=True)
 
     def component(self) -> SingleTask:
         return SINGLE_TASKS[self.task](SINGLE_TASKS[self.task].Params.model_validate(self.params))
