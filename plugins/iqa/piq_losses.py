@@ -2,9 +2,13 @@
 
 Each loss is `1 − similarity` (ssim, haarpsi, fsim, vsi, srsim, dss, vif, iw-ssim) or the distance
 itself (gmsd, ms-gmsd, mdsi), per image. Mask handling: hole pixels of x are replaced by the
-target's (x·m + y·(1−m)), so holes compare equal and carry no gradient. Inputs are clamped to
+same seeded uniform noise field u on both sides (x·m + u·(1−m) vs y·m + u·(1−m)): holes compare
+equal, carry no gradient, and are not flat (piq's gradient maps take sqrt without ε, whose gradient
+is NaN on perfectly flat regions). Any remaining non-finite gradient entries (e.g. on saturated,
+clamped areas) are zeroed by a hook on x. Inputs are clamped to
 [0,1] as piq requires, with a straight-through gradient (out-of-range pixels still get pulled back).
-Each measure has a minimum image side (measured with piq 0.8 on this project: the smallest side
+srsim normalises its saliency maps over the whole batch in piq 0.8, so it is evaluated one image
+at a time to keep images independent. Each measure has a minimum image side (measured with piq 0.8 on this project: the smallest side
 where the value and its gradient are finite); smaller targets are refused with a clear message.
 """
 
@@ -19,6 +23,7 @@ from pydantic import Field
 from restorefw.component import Params
 from restorefw.errors import UserError
 from restorefw.loss import Loss
+from restorefw.seeding import torch_generator
 from restorefw_plugins.iqa.lpips_net import area_resize
 
 
@@ -29,6 +34,7 @@ class PiqMeasure:
     similarity: bool
     min_side: int
     description: str
+    batch_safe: bool = True  # False: piq mixes images of a batch (srsim's saliency min/max), so loop
 
 
 MEASURES = [
@@ -39,7 +45,8 @@ MEASURES = [
     PiqMeasure("mdsi", "mdsi", False, 8, "mean deviation similarity index, a distance (piq)"),
     PiqMeasure("fsim", "fsim", True, 8, "1 − FSIM, feature similarity (piq)"),
     PiqMeasure("vsi", "vsi", True, 8, "1 − VSI, visual-saliency similarity (piq)"),
-    PiqMeasure("srsim", "srsim", True, 40, "1 − SR-SIM, spectral-residual similarity (piq; side ≥ 40)"),
+    PiqMeasure("srsim", "srsim", True, 40, "1 − SR-SIM, spectral-residual similarity (piq; side ≥ 40)",
+               batch_safe=False),
     PiqMeasure("dss", "dss", True, 32, "1 − DSS, DCT subband similarity (piq; side ≥ 32)"),
     PiqMeasure("vif", "vif_p", True, 41, "1 − VIFp, visual information fidelity (piq; side ≥ 41)"),
     PiqMeasure("iw-ssim", "information_weighted_ssim", True, 161, "1 − IW-SSIM (piq; side ≥ 161)"),
@@ -51,7 +58,12 @@ def _unit_range(x: torch.Tensor) -> torch.Tensor:
     return x + (x.clamp(0, 1) - x).detach()
 
 
+def _finite(grad: torch.Tensor) -> torch.Tensor:
+    return torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)
+
+
 class PiqParams(Params):
+    seed: int = Field(0, description="seeds the hole-filling noise")
     options: dict[str, Any] = Field(default_factory=dict,
                                     description="extra keyword arguments for the piq function (e.g. scales)")
 
@@ -78,17 +90,29 @@ def piq_loss_class(measure: PiqMeasure) -> type[Loss]:
                                 f"{measure.min_side} pixels, but the target is {target.shape[-2]}×"
                                 f"{target.shape[-1]}. Drop it from the recipe for this task, or use "
                                 f"'ms-ssim' or 'gradient', which work at any size.")
-            super().prepare(target.float().clamp(0, 1), mask)
-            self.hole = 1 - area_resize(mask.float(), target.shape[-2:]) if mask is not None else None
-            if self.hole is not None:
-                self.hole_fill = self.target * self.hole
-                self.keep = 1 - self.hole
+            y = target.float().clamp(0, 1)
+            self.keep = self.fill = None
+            if mask is not None:
+                self.keep = area_resize(mask.float(), y.shape[-2:])
+                ids = list(image_ids) if image_ids is not None else [""] * y.shape[0]
+                noise = torch.stack([torch.rand(tuple(y.shape[1:]), generator=torch_generator(
+                    self.params.seed, i, f"piq-hole-noise-{measure.name}")) for i in ids]).to(y.device)
+                self.fill = noise * (1 - self.keep)
+                y = y * self.keep + self.fill
+            super().prepare(y, mask)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.requires_grad:
+                x.register_hook(_finite)
             x = _unit_range(x)
-            if self.hole is not None:
-                x = x * self.keep + self.hole_fill
-            value = self.fn(x, self.target, data_range=1.0, reduction="none", **self.params.options)
+            if self.keep is not None:
+                x = x * self.keep + self.fill
+            opts = self.params.options
+            if measure.batch_safe:
+                value = self.fn(x, self.target, data_range=1.0, reduction="none", **opts)
+            else:
+                value = torch.cat([self.fn(x[i:i + 1], self.target[i:i + 1], data_range=1.0, reduction="none",
+                                           **opts) for i in range(x.shape[0])])
             return 1 - value if measure.similarity else value
 
     PiqLoss.__name__ = PiqLoss.__qualname__ = "Piq" + measure.name.title().replace("-", "") + "Loss"
