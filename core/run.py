@@ -176,7 +176,10 @@ class RecipeRun:
                             f"{self.out}.")
         return results
 
-    def restore_chunk(self, chunk: Sequence[InputImage], progress: "Progress") -> list[str]:
+    def restore_chunk(self, chunk: Sequence[InputImage], progress: "Progress",
+                      keep: frozenset[str] | set[str] = frozenset()) -> list[str]:
+        """Restore `chunk` as one batch and write each image; images in `keep` are restored with the
+        batch (so its composition is as planned) but their finished outputs are left untouched."""
         problems: list[str] = []
         readable: list[InputImage] = []
         for item in chunk:
@@ -204,6 +207,8 @@ class RecipeRun:
         scores["fidelity"] = paired_scores(self.metrics, degraded_restored, target)
         mask = operator.mask.cpu() if operator.mask is not None else None
         for i, item in enumerate(readable):
+            if item.image_id in keep:
+                continue
             self.write_image(item, i, result, target, clean, baseline, mask, scores, elapsed / len(readable))
             if i in result.failures:
                 problems.append(f"{item.image_id}: {result.failures[i]}")
@@ -245,8 +250,10 @@ class RecipeRun:
                 means.setdefault(group, {})[name] = sum(values) / len(values)
         set_metrics = {}
         if self.recipe.inputs.mode == "benchmark" and records:
-            preds = [read_image(image_dir(self.out, r["image"]) / "restored.png", self.G.img_channels) for r in records]
-            refs = [read_image(image_dir(self.out, r["image"]) / "ground_truth.png", self.G.img_channels) for r in records]
+            preds = [read_image(image_dir(self.out, r["image"]) / "restored.png", self.G.img_channels)[None]
+                     for r in records]
+            refs = [read_image(image_dir(self.out, r["image"]) / "ground_truth.png", self.G.img_channels)[None]
+                    for r in records]
             set_metrics = set_scores(self.metrics, preds, refs)
         results = {
             "recipe": self.recipe.name or (self.recipe_path.stem if self.recipe_path else None),
