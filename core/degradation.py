@@ -37,6 +37,11 @@ class DegradationOperator(torch.nn.Module):
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         return height, width
 
+    def set_mask(self, mask: torch.Tensor) -> None:
+        """Use `mask` (`[B,1,h,w]`, 1 = known, at the output size) as the known-pixel mask: restore
+        mode gives the user's masks this way. Operators whose f̂ uses the mask must honour it."""
+        self.mask = mask
+
 
 class Degradation(Component):
     """A degradation task; `level` names a preset (XS, S, M, L, XL) of its explicit parameters."""

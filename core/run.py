@@ -47,7 +47,7 @@ def build_degradation(recipe: Recipe, registry: Registry) -> Degradation | None:
 
     if len(stages) == 1:
         return registry.create("degradation", stages[0].task, params(stages[0]), "degradation")
-    spec = {"stages": [{"task": s.task, "level": s.level, "params": s.params} for s in stages]}
+    spec = {"steps": [{"task": s.task, "level": s.level, "params": s.params} for s in stages]}
     return registry.create("degradation", "compose", spec, "degradation")
 
 
@@ -110,7 +110,7 @@ class RecipeRun:
         if any(item.mask is not None for item in items):
             masks = [(_resize(read_image(item.mask, 1), size).round() if item.mask is not None
                       else torch.ones(1, *size)) for item in items]
-            operator.mask = torch.stack(masks).to(self.device)
+            operator.set_mask(torch.stack(masks).to(self.device))
         return target, None, operator
 
     def manifest(self) -> dict[str, Any]:
