@@ -165,15 +165,16 @@ class SynthesisLayer(nn.Module):
         if w.ndim == 3:
             w = w[:, : self.out_channels]
         styles = self.affine(w)
-        noise = None
+        bias = self.bias.to(x.dtype).reshape(-1, 1, 1)
         if self.use_noise and noise_mode == "random":
             size = [x.shape[0], 1, self.resolution, self.resolution]
-            noise = torch.randn(size, device=x.device, dtype=x.dtype) * self.noise_strength.to(x.dtype)
+            offset = torch.randn(size, device=x.device, dtype=x.dtype) * self.noise_strength.to(x.dtype) + bias
         elif self.use_noise and noise_mode == "const":
-            noise = (self.noise_const * self.noise_strength).to(x.dtype)
+            offset = (self.noise_const * self.noise_strength).to(x.dtype) + bias
+        else:
+            offset = bias
         x = modulated_conv2d(x, self.weight.to(x.dtype), styles, demodulate=True, up=self.up, padding=self.padding,
-                             resample_filter=self.resample_filter, noise=noise, fused=fused)
-        x = x + self.bias.to(x.dtype).reshape(1, -1, 1, 1)
+                             resample_filter=self.resample_filter, noise=offset, fused=fused)
         x = _act(x, self.activation) * (self.act_gain * gain)
         if self.conv_clamp is not None:
             clamp = self.conv_clamp * gain
@@ -278,23 +279,24 @@ class SynthesisBlock(nn.Module):
         if self.in_channels == 0:
             self.const.copy_(torch.randn(self.const.shape, generator=gen))
 
-    def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor,
+    def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: list[torch.Tensor],
                 noise_mode: str = "const", fused: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """ws: this block's styles, one [B, w_dim] or [B, K, w_dim] tensor per conv, then torgb."""
         dtype = self.conv1.weight.dtype
         if self.in_channels == 0:
-            x = self.const.to(dtype).unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
-            x = self.conv1(x, ws[:, 0], noise_mode, fused=fused)
+            x = self.const.to(dtype).unsqueeze(0).repeat([ws[0].shape[0], 1, 1, 1])
+            x = self.conv1(x, ws[0], noise_mode, fused=fused)
         elif self.architecture == "resnet":
             y = self.skip(x.to(dtype), gain=math.sqrt(0.5))
-            x = self.conv0(x.to(dtype), ws[:, 0], noise_mode, fused=fused)
-            x = y + self.conv1(x, ws[:, 1], noise_mode, gain=math.sqrt(0.5), fused=fused)
+            x = self.conv0(x.to(dtype), ws[0], noise_mode, fused=fused)
+            x = y + self.conv1(x, ws[1], noise_mode, gain=math.sqrt(0.5), fused=fused)
         else:
-            x = self.conv0(x.to(dtype), ws[:, 0], noise_mode, fused=fused)
-            x = self.conv1(x, ws[:, 1], noise_mode, fused=fused)
+            x = self.conv0(x.to(dtype), ws[0], noise_mode, fused=fused)
+            x = self.conv1(x, ws[1], noise_mode, fused=fused)
         if img is not None:
             img = upsample2d(img, self.resample_filter)
         if self.num_torgb:
-            y = self.torgb(x, ws[:, self.num_conv], fused=fused)
+            y = self.torgb(x, ws[self.num_conv], fused=fused)
             img = img + y if img is not None else y
         return x, img
 
@@ -342,11 +344,11 @@ class SynthesisNetwork(nn.Module):
                 **_ignored: Any) -> torch.Tensor:
         if noise_mode not in ("const", "random", "none"):
             raise ValueError(f"noise_mode must be 'const', 'random' or 'none', got {noise_mode!r}")
-        ws = self._split_styles(ws).to(self.b4.conv1.weight.dtype)
+        per_index = self._split_styles(ws).to(self.b4.conv1.weight.dtype).unbind(dim=1)
         x = img = None
         w_idx = 0
         for block in self.blocks():
-            block_ws = ws[:, w_idx: w_idx + block.num_conv + block.num_torgb]
+            block_ws = list(per_index[w_idx: w_idx + block.num_conv + block.num_torgb])
             x, img = block(x, img, block_ws, noise_mode, fused=fused_modconv)
             w_idx += block.num_conv
         return img
