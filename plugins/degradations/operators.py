@@ -129,6 +129,14 @@ class ComposedOperator(DegradationOperator):
         if self.mask is not None and self.mask.shape[-2:] != (height, width):
             self.mask = F.adaptive_avg_pool2d(self.mask, (height, width))
 
+    def set_mask(self, mask: torch.Tensor) -> None:
+        """Use `mask` (at the output size) for the loss, and in the masking stage at its own size."""
+        self.mask = mask
+        if self._masked is not None:
+            stage = self.stages[self._masked]
+            size = tuple(stage.mask.shape[-2:])
+            stage.set_mask(mask if tuple(mask.shape[-2:]) == size else F.interpolate(mask, size=size, mode="nearest"))
+
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         for stage in self.stages:
             height, width = stage.output_size(height, width)
