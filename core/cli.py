@@ -135,3 +135,6 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Interrupted; finished outputs are kept and a rerun resumes.", err=True)
         sys.exit(130)
     sys.exit(0)
+
+
+from restorefw import bench_cli  # noqa: E402,F401  (registers `bench` and `evaluate` on `cli`)
