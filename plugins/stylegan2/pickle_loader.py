@@ -111,7 +111,7 @@ def corrupt(path: str | Path, detail: str) -> UserError:
                      "Download or copy the file again and check its sha256.")
 
 
-_TORCH_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
+_TORCH_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
 _TORCH_REFUSED = re.compile(r"Unsupported|not an allowed global|Weights only load failed")
 
 
@@ -120,7 +120,8 @@ def _torch_error(path: str | Path, exc: Exception) -> UserError:
     text = str(exc)
     match = _TORCH_GLOBAL.search(text)
     if match:
-        return refusal(path, match.group(1))
+        name = match.group(1)
+        return refusal(path, name if "." in name else f"builtins.{name}")
     if _TORCH_REFUSED.search(text) and "truncated" not in text and "EOF" not in text:
         first = next((ln.strip() for ln in text.splitlines() if "Unsupported" in ln), text.splitlines()[0] if text else "")
         return UserError(f"{path}: torch's safe loader refused this file ({first}); {NEVER_EXECUTES}.")
