@@ -1,0 +1,1 @@
+"""Synthetic aerial (drone) tiles: an offline, seeded training and benchmark domain."""
