@@ -62,8 +62,9 @@ class RecipeRun:
 
     def __init__(self, recipe: Recipe, plugins: PluginSet, recipe_path: Path | None, output: Path | None,
                  force: bool = False, limit: int | None = None, quiet: bool = False,
-                 G: GeneratorNetwork | None = None) -> None:
+                 G: GeneratorNetwork | None = None, summary: bool = True) -> None:
         self.recipe, self.plugins, self.registry = recipe, plugins, plugins.registry
+        self.summary = summary and not quiet
         self.G = G
         self.base = recipe_path.parent if recipe_path is not None else Path.cwd()
         self.recipe_path = recipe_path
@@ -169,7 +170,7 @@ class RecipeRun:
         results = self.summarise()
         for message in problems:
             print(f"warning: {message}", file=sys.stderr)
-        if not self.quiet:
+        if self.summary:
             print_summary(results)
         if problems:
             raise WorkError(f"{len(problems)} image(s) could not be restored (listed above); the others are in "
@@ -329,7 +330,8 @@ def run_recipe(recipe: Recipe, plugins: PluginSet, recipe_path: Path | None = No
     G = load_generator(recipe, plugins.registry, first.device)
     by_task: dict[str, dict[str, Any]] = {}
     for index, name in enumerate(recipe.task_names):
-        run = RecipeRun(recipe.for_task(index), plugins, recipe_path, root / name, force, limit, quiet=True, G=G)
+        run = RecipeRun(recipe.for_task(index), plugins, recipe_path, root / name, force, limit, quiet, G=G,
+                        summary=False)
         if not quiet:
             print(f"[{index + 1}/{len(recipe.task_names)}] {name}", file=sys.stderr)
         by_task[name] = run.execute()
