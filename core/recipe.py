@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from restorefw.errors import RecipeError
 from restorefw.registry import Registry
-from restorefw.validation import describe_validation_error, join_path
+from restorefw.validation import _is_union_tag, describe_validation_error, join_path
 
 
 class Strict(BaseModel):
@@ -142,7 +142,7 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
     """Names of the fields allowed at `loc` (the parent of an offending key) in `model`."""
     current: Any = model
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or _is_union_tag(part):
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
             return []

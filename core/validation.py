@@ -28,11 +28,18 @@ def join_path(prefix: str, rest: str) -> str:
     return prefix + rest if rest.startswith("[") else f"{prefix}.{rest}"
 
 
+def _is_union_tag(part: object) -> bool:
+    """Pydantic inserts the member type of a union (`DegradationSpec`, `list[...]`) into error paths."""
+    return isinstance(part, str) and ("[" in part or part.startswith("function-") or part[:1].isupper())
+
+
 def describe_validation_error(exc: ValidationError, prefix: str = "", known_fields: list[str] | None = None) -> RecipeError:
     """The first error of `exc` as a RecipeError; the remaining count is mentioned."""
     errors = exc.errors(include_url=False)
     first = errors[0]
-    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+    branch = [p for p in first["loc"] if _is_union_tag(p)]
+    errors = [e for e in errors if [p for p in e["loc"] if _is_union_tag(p)] == branch]
+    loc = tuple(p for p in first["loc"] if not _is_union_tag(p))
     path = join_path(prefix, format_path(loc))
     kind = first["type"]
     suggestion = None

@@ -26,9 +26,9 @@ device: cpu
 
 # (replacement of a line or block of VALID, text that must appear in the message, expected line)
 BROKEN = [
-    ("seed: 0", "seeed: 0", "seeed", 12),
+    ("\nseed: 0\n", "\nseeed: 0\n", "seeed", 12),
     ("device: cpu", "device: tpu", "device", 13),
-    ("seed: 0", "seed: zero", "seed", 12),
+    ("\nseed: 0\n", "\nseed: zero\n", "seed", 12),
     ("    - {space: w, steps: 2, lr: 0.08}", "    - {space: w, steps: -1, lr: 0.08}", "schedule.phases[0].steps", 6),
     ("    - {space: w, steps: 2, lr: 0.08}", "    - {space: w, steps: 2, lr: 0}", "schedule.phases[0].lr", 6),
     ("    - {space: w+, steps: 2, lr: 0.02}", "    - {space: wplus, steps: 2, lr: 0.02}", "schedule.phases[1].space", 7),
@@ -49,8 +49,8 @@ BROKEN = [
     ("  params: {init: random, seed: 0}", "  params: {init: random, seed: 0, checkpointt: x.pkl}",
      "generator.params.checkpointt", 3),
     ("generator:\n  type: stylegan2-ada\n  params: {init: random, seed: 0}\n", "", "generator", None),
-    ("seed: 0", "batch_size: 0", "batch_size", 12),
-    ("seed: 0", "requires: [restorefw-no-such-distribution]", "requires[0]", 12),
+    ("\nseed: 0\n", "\nbatch_size: 0\n", "batch_size", 12),
+    ("\nseed: 0\n", "\nrequires: [restorefw-no-such-distribution]\n", "requires[0]", 12),
 ]
 
 
@@ -87,7 +87,7 @@ def test_missing_file(tmp_path, cli):
 
 
 def test_unknown_key_suggests_the_right_one(tmp_path, cli):
-    code, _, err = cli("validate", write_recipe(tmp_path, VALID.replace("seed: 0", "seeed: 0")))
+    code, _, err = cli("validate", write_recipe(tmp_path, VALID.replace("\nseed: 0", "\nseeed: 0")))
     assert "Did you mean 'seed'?" in err
 
 
