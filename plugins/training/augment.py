@@ -99,5 +99,9 @@ class AdaptiveAugment:
         direction = (self.rt > self.target) - (self.rt < self.target)
         self.p = float(min(max(self.p + direction * step, 0.0), self.p_max))
 
-    def state(self) -> dict[str, float]:
-        return {"p": self.p, "rt": self.rt}
+    def state(self) -> dict[str, object]:
+        return {"p": self.p, "rt": self.rt, "pending": [float(v) for v in self._signs]}
+
+    def load(self, state: dict[str, object]) -> None:
+        self.p, self.rt = float(state["p"]), float(state["rt"])
+        self._signs = [torch.tensor(v) for v in state.get("pending", [])]

@@ -186,7 +186,7 @@ class Trainer:
         info = load_state(path, {"G": self.G, "G_ema": self.G_ema, "D": self.D},
                           {"opt_G": self.opt_G, "opt_D": self.opt_D}, self.device)
         self.step, self.nimg, self.elapsed = info["step"], info["nimg"], info["elapsed_s"]
-        self.ada.p, self.ada.rt = info["ada"]["p"], info["ada"]["rt"]
+        self.ada.load(info["ada"])
         return True
 
     # ----------------------------------------------------------------------------- the run
@@ -195,6 +195,7 @@ class Trainer:
         """Train until `kimg`; log a tick every `tick_kimg`, snapshot every `snap_kimg`."""
         opts = self.opts
         target = int(round(opts.kimg * 1000))
+        opts.out.mkdir(parents=True, exist_ok=True)
         log_path = opts.out / "log.jsonl"
         next_tick = (self.nimg // int(opts.tick_kimg * 1000) + 1) * int(opts.tick_kimg * 1000)
         next_snap = (self.nimg // int(opts.snap_kimg * 1000) + 1) * int(opts.snap_kimg * 1000)
