@@ -314,8 +314,9 @@ def _parse_grid(data: Any, path: Path, registry: Registry | None) -> tuple[Grid,
     if registry is not None:
         for i, spec in enumerate(grid.metric_specs):
             registry.validate_params("metric", spec.type, spec.params, f"metrics[{i}]")
-        for i, task in enumerate(grid.task_names):
-            registry.get("degradation", task, f"tasks[{i}]")
+        for i, entry in enumerate(grid.tasks):
+            for task in expand_task(entry):
+                registry.get("degradation", task, f"tasks[{i}]")
         if grid.images.type is not None:
             registry.validate_params("dataset", grid.images.type, grid.images.params, "images")
     for i, spec in enumerate(grid.resolved_tables()):
@@ -568,8 +569,12 @@ class Bench:
                             paired.setdefault(group, {}).setdefault(name, []).append(value)
             preds = [read_image(image_dir(folder, r["image"]) / "restored.png", 3)[None] for r in records]
             refs = [read_image(image_dir(folder, r["image"]) / "ground_truth.png", 3)[None] for r in records]
-            for name, value in set_scores(slots, preds, refs).items():
-                set_values.setdefault(name, []).append(value)
+            for slot in slots:
+                try:
+                    for name, value in set_scores([slot], preds, refs).items():
+                        set_values.setdefault(name, []).append(value)
+                except UserError as exc:  # e.g. images smaller than PFID's crops: report, keep the tables
+                    slot.metric, slot.unavailable = None, str(exc)
         means = {group: {name: sum(v) / len(v) for name, v in by_name.items()} for group, by_name in paired.items()}
         restored = dict(means.get("restored", {}))
         restored.update({name: sum(v) / len(v) for name, v in set_values.items()})
