@@ -16,7 +16,7 @@ import torch
 from restorefw_plugins.iqa import weights
 
 EXTRACTOR_NAME = "inception-v3-compat"
-FEATURES = ("2048", "logits_unbiased")
+FEATURES = ("64", "192", "768", "2048", "logits_unbiased")
 
 
 def _extractor_class():
@@ -79,7 +79,7 @@ def batches(images: Iterable[torch.Tensor], size: int) -> Iterator[torch.Tensor]
 
 @torch.no_grad()
 def extract(model, images: Iterable[torch.Tensor], batch_size: int = 50) -> dict[str, torch.Tensor]:
-    """Features {'2048': [N,2048], 'logits_unbiased': [N,1008]} (float32, CPU) of images in [0,1]."""
+    """Features {'64','192','768','2048': pool features, 'logits_unbiased': [N,1008]} (float32, CPU)."""
     device = next(model.parameters()).device
     out: dict[str, list[torch.Tensor]] = {k: [] for k in FEATURES}
     for batch in batches(images, batch_size):

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from restorefw.component import Params
 from restorefw.loss import Loss
+from restorefw.degradation import ImageKey
 from restorefw.seeding import torch_generator
 from restorefw_plugins.iqa.lpips_net import LPIPSFeatures, area_resize, build_lpips
 from restorefw_plugins.iqa.ssim import MSSSIM, weighted_mean
@@ -39,10 +40,13 @@ def _side(t: torch.Tensor) -> int:
     return min(t.shape[-2:])
 
 
-def hole_noise(shape: Sequence[int], seed: int, image_ids: Sequence[str], stage: str,
+def hole_noise(shape: Sequence[int], seed: int, image_ids: Sequence[str | ImageKey], stage: str,
                device: torch.device) -> torch.Tensor:
-    """One field (N(0,1)+0.5)/2 per image, drawn from (seed, image id, stage) on the CPU."""
-    fields = [torch.randn(tuple(shape), generator=torch_generator(seed, image_id, stage)) for image_id in image_ids]
+    """One field (N(0,1)+0.5)/2 per image, drawn from (seed, image id, stage) on the CPU; an
+    `ImageKey` (what the engine passes) adds its recipe seed to the loss's own `seed`."""
+    fields = [torch.randn(tuple(shape), generator=torch_generator(seed + getattr(key, "seed", 0),
+                                                                 getattr(key, "image_id", key), stage))
+              for key in image_ids]
     return ((torch.stack(fields) + 0.5) / 2).to(device)
 
 

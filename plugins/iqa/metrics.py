@@ -86,6 +86,8 @@ class InceptionParams(Params):
     weights_path: str | None = Field(None, description="Inception FID weights; default: $RESTOREFW_WEIGHTS_DIR "
                                                        "or the torch hub cache")
     batch_size: int = Field(50, ge=1)
+    feature_layer: Literal["2048", "768", "192", "64"] = Field(
+        "2048", description="Inception pool features used by fid/kid/pfid (standard: 2048)")
     device: str = Field("auto", description="'auto' = the device of the first input batch")
 
 
@@ -104,11 +106,16 @@ class _InceptionMetric(Metric):
             self._model = inception.build_extractor(self.params.weights_path, device)
         return self._model.to(device)
 
-    def features(self, images: Sequence[torch.Tensor], key: str = "2048") -> torch.Tensor:
+    def features(self, images: Sequence[torch.Tensor], key: str | None = None) -> torch.Tensor:
         images = list(images)
         if not images:
             raise UserError(f"metric {self.name!r} got an empty image set.")
-        return inception.extract(self.model(images[0]), images, self.params.batch_size)[key]
+        return self.all_features(images)[key or self.params.feature_layer]
+
+    def all_features(self, images: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """{'2048': pool features, 'logits_unbiased': logits} of a set of images (float32, CPU)."""
+        images = list(images)
+        return inception.extract(self.model(images[0]), images, self.params.batch_size)
 
 
 def fid_from_features(f1: torch.Tensor, f2: torch.Tensor) -> float:
@@ -122,10 +129,14 @@ def fid_from_features(f1: torch.Tensor, f2: torch.Tensor) -> float:
 
 class FID(_InceptionMetric):
     name: ClassVar[str] = "fid"
-    description: ClassVar[str] = "Fréchet Inception Distance (torch-fidelity, 2048-d pool features)"
+    description: ClassVar[str] = "Fréchet Inception Distance (torch-fidelity, 2048-d pool features by default)"
 
     def over_sets(self, preds: Sequence[torch.Tensor], refs: Sequence[torch.Tensor]) -> float:
-        return fid_from_features(self.features(preds), self.features(refs))
+        return self.over_features(self.features(preds), self.features(refs))
+
+    def over_features(self, f1: torch.Tensor, f2: torch.Tensor) -> float:
+        """FID from pool features (e.g. cached reference features)."""
+        return fid_from_features(f1, f2)
 
 
 class KID(_InceptionMetric):
@@ -138,9 +149,11 @@ class KID(_InceptionMetric):
         seed: int = 2020
 
     def over_sets(self, preds: Sequence[torch.Tensor], refs: Sequence[torch.Tensor]) -> float:
+        return self.over_features(self.features(preds), self.features(refs))
+
+    def over_features(self, f1: torch.Tensor, f2: torch.Tensor) -> float:
         from torch_fidelity.metric_kid import kid_features_to_metric
 
-        f1, f2 = self.features(preds), self.features(refs)
         size = min(self.params.subset_size, len(f1), len(f2))
         out = kid_features_to_metric(f1, f2, kid_subsets=self.params.subsets, kid_subset_size=size,
                                      rng_seed=self.params.seed, verbose=False)
@@ -158,9 +171,12 @@ class InceptionScore(_InceptionMetric):
         seed: int = 2020
 
     def over_sets(self, preds: Sequence[torch.Tensor], refs: Sequence[torch.Tensor] = ()) -> float:
+        return self.over_features(self.features(preds, "logits_unbiased"))
+
+    def over_features(self, logits: torch.Tensor, unused: torch.Tensor | None = None) -> float:
+        """IS from unbiased logits `[N,1008]`."""
         from torch_fidelity.metric_isc import isc_features_to_metric
 
-        logits = self.features(preds, "logits_unbiased")
         out = isc_features_to_metric(logits, splits=min(self.params.splits, len(logits)), shuffle=True,
                                      rng_seed=self.params.seed)
         self.details = {"std": out["inception_score_std"]}

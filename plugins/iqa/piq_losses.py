@@ -96,7 +96,7 @@ def piq_loss_class(measure: PiqMeasure) -> type[Loss]:
                 self.keep = area_resize(mask.float(), y.shape[-2:])
                 ids = list(image_ids) if image_ids is not None else [""] * y.shape[0]
                 noise = torch.stack([torch.rand(tuple(y.shape[1:]), generator=torch_generator(
-                    self.params.seed, i, f"piq-hole-noise-{measure.name}")) for i in ids]).to(y.device)
+                    self.params.seed + getattr(i, "seed", 0), getattr(i, "image_id", i), f"piq-hole-noise-{measure.name}")) for i in ids]).to(y.device)
                 self.fill = noise * (1 - self.keep)
                 y = y * self.keep + self.fill
             super().prepare(y, mask)
