@@ -187,3 +187,16 @@ def test_lpips_multires_params_reject_unknown_keys(registry):
     with pytest.raises(RecipeError, match="level_weight"):
         registry.create("loss", "lpips-multires", {"backbone": "random", "level_weight": [1.0]})
     assert LpipsMultires.Params().level_weights == [1.0] * 6
+
+
+def test_explicit_torchvision_backbone_file_is_loaded(registry, tmp_path):
+    """A torchvision-format checkpoint (features.N.*) given as weights_path is mapped into lpips' slices."""
+    donor = make(registry, "lpips", seed=21).lpips.net
+    state = {"features." + k.split(".", 1)[1]: v for k, v in donor.state_dict().items()}
+    state["classifier.0.weight"] = torch.zeros(1)  # extra torchvision keys are ignored
+    path = tmp_path / "vgg16-custom.pth"
+    torch.save(state, path)
+    loss = registry.create("loss", "lpips", {"weights_path": str(path)})
+    assert loss.uses_random_backbone is False
+    for a, b in zip(loss.lpips.net.state_dict().values(), donor.state_dict().values()):
+        assert torch.equal(a, b)
