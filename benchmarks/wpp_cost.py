@@ -2,9 +2,12 @@
 
 FFHQ-like random generator (channel_base 32768, channel_max 512, w_dim 512). The loss is
 img.square().mean() and the gradient is taken with respect to the styles only (frozen G), as in
-inversion. W+ is timed on both modulated-conv paths (fused = per-image weights + grouped conv,
-the official eval-mode path; non-fused = activations scaled, shared weight). Measurements are
-interleaved so that load changes on a shared machine hit all variants alike.
+inversion. W+ is timed on both modulated-conv paths: fused = per-image weights + grouped conv (the
+official eval-mode path, and the only possible path for W++); non-fused = activations scaled,
+shared weight (what `synthesis(ws)` picks by default when ws requires grad). W++ needs a
+per-image weight gradient in every layer, one conv-sized product that non-fused W+ avoids, so
+W++ / non-fused W+ stays near 1.5 where convolutions dominate. Measurements are interleaved so
+that load changes on a shared machine hit all variants alike.
 
 Usage: python benchmarks/wpp_cost.py [--res 64 256] [--reps 5] [--threads N]
 """

@@ -131,10 +131,17 @@ def test_float64_agrees_with_float32(tiny, ref) -> None:
         assert np.abs(ws64.numpy() - ref["ws_psi07"]).max() < 2e-5
 
 
-def test_fused_and_unfused_wplus_agree(tiny, ref) -> None:
+def test_fused_and_unfused_wplus_agree_and_auto_choice(tiny, ref) -> None:
     ws = torch.from_numpy(ref["ws_random"])
     with torch.no_grad():
-        assert (tiny.synthesis(ws, fused_modconv=False) - tiny.synthesis(ws)).abs().max() < 1e-4
+        fused = tiny.synthesis(ws)
+        unfused = tiny.synthesis(ws, fused_modconv=False)
+        assert torch.equal(fused, tiny.synthesis(ws, fused_modconv=True))
+    assert (unfused - fused).abs().max() < 1e-4 and not torch.equal(unfused, fused)
+    auto_grad = tiny.synthesis(ws.clone().requires_grad_(True))
+    assert torch.equal(auto_grad.detach(), unfused)  # gradients flow: the cheaper non-fused path
+    wpp = ws.unsqueeze(2).repeat(1, 1, 64, 1).requires_grad_(True)
+    assert (tiny.synthesis(wpp).detach() - fused).abs().max() < 1e-5
 
 
 def test_noise_modes(tiny, ref) -> None:
