@@ -247,3 +247,16 @@ def test_commands_are_registered_on_the_main_cli(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert (tmp_path / "seed0000.png").is_file()
     assert CliRunner().invoke(cli, ["convert", "--help"]).exit_code == 0
+
+
+def test_plain_pickle_of_a_state_dict(tmp_path: Path) -> None:
+    import pickle
+
+    data = read_checkpoint(TINY / "weights.safetensors")
+    path = tmp_path / "sd.pkl"
+    path.write_bytes(pickle.dumps({"G_ema": data.state_dict}))
+    G = load_generator(path)
+    ref = np.load(TINY / "reference.npz")
+    with torch.no_grad():
+        img = G.synthesis(torch.from_numpy(ref["ws_random"])).numpy()
+    assert np.abs(img - ref["img_wsrandom_const_fp32"]).max() <= 1e-4

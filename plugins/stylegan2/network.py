@@ -341,11 +341,12 @@ class SynthesisNetwork(nn.Module):
         return ws
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "const", fused_modconv: bool | None = None,
-                **_ignored: Any) -> torch.Tensor:
+                force_fp32: bool = True) -> torch.Tensor:
         """Styles -> image. W++ always runs fused (per-image weights, grouped conv). For W+,
         `fused_modconv=None` picks the non-fused path (activations scaled; no per-image weight
         gradients, so about 1.5x cheaper backward) when gradients flow, and the fused path, the
-        official eval-mode one, otherwise."""
+        official eval-mode one, otherwise. `force_fp32` is accepted for compatibility: this
+        implementation always computes in the parameters' dtype."""
         if noise_mode not in ("const", "random", "none"):
             raise ValueError(f"noise_mode must be 'const', 'random' or 'none', got {noise_mode!r}")
         if fused_modconv is None:

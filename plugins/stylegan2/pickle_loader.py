@@ -194,6 +194,8 @@ def _from_pickle(path: Path, data: bytes) -> CheckpointData:
     if isinstance(root, int) and root == LEGACY_TORCH_MAGIC:
         return _from_torch(path, data, "torch-legacy")
     stub = root.get("G_ema") if isinstance(root, dict) else root
+    if isinstance(stub, dict) and stub and all(isinstance(v, torch.Tensor) for v in stub.values()):
+        return CheckpointData({k: v.detach() for k, v in stub.items()}, None, "pkl")
     if not isinstance(stub, PersistentStub) or stub.class_name != "Generator":
         keys = f"keys {', '.join(map(str, root))}" if isinstance(root, dict) else f"a {type(root).__name__}"
         raise UserError(f"{path}: this pickle holds {keys}, not a StyleGAN2-ADA generator; expected a network "
