@@ -66,7 +66,6 @@ def test_resume_continues_exactly(tmp_path):
     images = _images()
     total = 6 * BATCH / 1000
     straight = _trainer(tmp_path / "a", total, images)
-    straight.ada.interval = 4
     straight.run()
 
     first = _trainer(tmp_path / "b", 3 * BATCH / 1000, images)
