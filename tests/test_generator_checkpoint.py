@@ -183,11 +183,9 @@ def _invoke(command, args: list[str]):
 def test_generate_matches_the_references(tmp_path: Path) -> None:
     ref = _small_ref()
     np.save(tmp_path / "z.npy", ref["z"])
-    np.save(tmp_path / "ws.npy", ref["ws_random"])
     np.save(tmp_path / "wpp.npy", np.repeat(ref["ws_random"][:, :, None, :], 128, axis=2))
     ckpt_path = str(SMALL / "generator.pkl")
-    for flag, file, key in [("--z", "z.npy", "img_psi1_const_fp32"), ("--ws", "ws.npy", "img_wsrandom_const_fp32"),
-                            ("--ws", "wpp.npy", "img_wsrandom_const_fp32")]:
+    for flag, file, key in [("--z", "z.npy", "img_psi1_const_fp32"), ("--ws", "wpp.npy", "img_wsrandom_const_fp32")]:
         out = tmp_path / f"out-{file}"
         result = _invoke(generate, [ckpt_path, "--out", str(out), flag, str(tmp_path / file),
                                     "--array-out", str(out / "raw.npy"), "--device", "cpu"])
@@ -260,3 +258,14 @@ def test_plain_pickle_of_a_state_dict(tmp_path: Path) -> None:
     with torch.no_grad():
         img = G.synthesis(torch.from_numpy(ref["ws_random"])).numpy()
     assert np.abs(img - ref["img_wsrandom_const_fp32"]).max() <= 1e-4
+
+
+def test_generate_accepts_wplus_arrays(tmp_path: Path) -> None:
+    with np.load(TINY / "reference.npz") as ref:
+        ws, expected = ref["ws_random"][:2], ref["img_wsrandom_const_fp32"][:2]
+    np.save(tmp_path / "ws.npy", ws)
+    result = _invoke(generate, [str(TINY / "generator.pkl"), "--out", str(tmp_path / "o"), "--ws",
+                                str(tmp_path / "ws.npy"), "--array-out", str(tmp_path / "raw.npy")])
+    assert result.exit_code == 0, repr(result.exception)
+    assert np.abs(np.load(tmp_path / "raw.npy") - expected).max() <= 1e-4
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["ws0000.png", "ws0001.png"]

@@ -120,13 +120,13 @@ def test_float64_agrees_with_float32(tiny, ref) -> None:
     G64 = load_generator(TINY / "weights.safetensors").double()
     with torch.no_grad():
         for key, ws_key in [("img_wsrandom_const_fp32", "ws_random"), ("img_wsbig_const_fp32", "ws_big")]:
-            ws = torch.from_numpy(ref[ws_key])
+            ws = torch.from_numpy(ref[ws_key][:1])
             img32 = tiny.synthesis(ws).double()
             img64 = G64.synthesis(ws.double())
             assert img64.dtype == torch.float64
             scale = img64.abs().max()
             assert (img32 - img64).abs().max() <= 2e-5 * scale
-            assert np.abs(img64.numpy() - ref[key]).max() <= 2e-5 * float(scale)
+            assert np.abs(img64.numpy() - ref[key][:1]).max() <= 2e-5 * float(scale)
         ws64 = G64.mapping(torch.from_numpy(ref["z"]).double(), None, truncation_psi=0.7)
         assert np.abs(ws64.numpy() - ref["ws_psi07"]).max() < 2e-5
 
