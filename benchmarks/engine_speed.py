@@ -1,0 +1,90 @@
+"""Seconds per optimisation step, per phase (W, W+, W++), for RUSIR's settings on this machine.
+
+FFHQ-like random generator (channel_base 32768, channel_max 512, 8 mapping layers, z = w = 512),
+float32, noise_mode const; loss = RUSIR's lpips-multires (VGG; a random backbone, since timing does
+not depend on the weights) with 0.1·L1; upsampling ×8 at 64² and 128², ×4 at 256² (the reference
+measurement's settings). Usage:
+
+    python benchmarks/engine_speed.py [--sizes 64 128 256] [--batches 1 4 8] [--steps 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from restorefw.degradation import ImageKey
+from restorefw.engine import Restorer
+from restorefw.plugins import load_plugins
+from restorefw.recipe import parse_recipe
+
+FACTORS = {64: 8, 128: 8, 256: 4, 512: 4, 1024: 4}
+REFERENCE = {64: (0.42, 0.42, 0.69), 128: (0.81, 0.78, 1.25), 256: (1.68, 1.68, 2.29)}
+
+
+def recipe(size: int, steps: int) -> dict:
+    config = {"z_dim": 512, "c_dim": 0, "w_dim": 512, "img_resolution": size, "img_channels": 3,
+              "mapping_kwargs": {"num_layers": 8},
+              "synthesis_kwargs": {"channel_base": 32768, "channel_max": 512}}
+    return {
+        "generator": {"type": "stylegan2-ada", "params": {"init": "random", "seed": 0, "config": config}},
+        "schedule": {"phases": [{"space": "w", "steps": steps, "lr": 0.08},
+                                {"space": "w+", "steps": steps, "lr": 0.02},
+                                {"space": "w++", "steps": steps, "lr": 0.005}]},
+        "degradation": {"task": "upsampling", "params": {"factor": FACTORS[size], "filter": "bicubic"}},
+        "losses": [{"type": "lpips-multires", "params": {"net": "vgg", "backbone": "random"}}],
+        "inputs": {"path": "unused"}, "device": "auto",
+    }
+
+
+def measure(size: int, batch: int, steps: int, device: torch.device) -> list[float]:
+    plugins = load_plugins()
+    parsed = parse_recipe(recipe(size, steps), plugins.registry)
+    G = plugins.registry.create("generator", "stylegan2-ada", parsed.generator.params).load(device)
+    restorer = Restorer(parsed, plugins.registry, G, device)
+    keys = [ImageKey(0, f"bench{i}") for i in range(batch)]
+    degradation = plugins.registry.create("degradation", "upsampling", parsed.degradation.params)
+    clean = torch.rand(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
+    operator = degradation.realize(tuple(clean.shape), keys, device)
+    target = operator.true(clean.to(device))
+    stamps: dict[str, list[float]] = {}
+
+    def on_step(phase: str, step: int, total: int, loss: float) -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        stamps.setdefault(phase, []).append(time.perf_counter())
+
+    restorer.restore(target, operator, keys, on_step=on_step)
+    per_phase = []
+    for phase in ("1:w", "2:w+", "3:w++"):
+        times = stamps[phase]
+        per_phase.append((times[-1] - times[0]) / max(len(times) - 1, 1))  # first step excluded (warm-up)
+    return per_phase
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))
+    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print("| size | batch | W s/step | W+ s/step | W++ s/step | s/image (450 steps) | images/s | reference s/image |")
+    print("|---|---|---|---|---|---|---|---|")
+    for size in args.sizes:
+        for batch in args.batches:
+            w, wp, wpp = measure(size, batch, args.steps, device)
+            per_image = 150 * (w + wp + wpp) / batch
+            ref = REFERENCE.get(size)
+            ref_text = f"{150 * sum(ref):.0f}" if ref and batch == 1 else "-"
+            print(f"| {size} | {batch} | {w:.3f} | {wp:.3f} | {wpp:.3f} | {per_image:.1f} | "
+                  f"{1 / per_image:.4f} | {ref_text} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
