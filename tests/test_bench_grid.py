@@ -185,3 +185,27 @@ def test_task_names():
     assert expand_task("combinations") == list(COMBINATIONS) and len(COMBINATIONS) == 11
     assert len({combination_name(c) for c in COMBINATIONS}) == 11
     assert expand_task("A") == ["deartifacting"] and expand_task("PN") == ["NP"]
+
+
+@pytest.mark.slow
+def test_set_metric_values_reach_the_tables(tmp_path, plugins):
+    """PFID with a random-weight Inception: a real value per cell in results.json, tables.md and tables.csv."""
+    from restorefw_plugins.iqa.inception import random_inception_weights
+
+    weights = random_inception_weights(tmp_path / "inception.pth")
+    grid = write_grid(tmp_path, f"""\
+        recipes: [l1]
+        tasks: [denoising]
+        levels: [L]
+        images: images
+        metrics: [psnr, {{type: pfid, params: {{crop_size: 16, num_crops: 2, weights_path: '{weights}'}}}}]
+        """)
+    outcome = run_bench(grid, plugins, tmp_path / "out", quiet=True)
+    assert outcome.gathered and len(outcome.executed) == 2
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["metrics"]["pfid"]["unavailable"] is None
+    [cell] = results["cells"]
+    assert cell["values"]["pfid"] > 0 and cell["values"]["psnr"] > 0
+    rows = [r for r in csv_rows(tmp_path / "out") if r["metric"] == "pfid"]
+    assert rows and all(float(r["value"]) == pytest.approx(cell["values"]["pfid"], rel=1e-5) for r in rows)
+    assert f"{cell['values']['pfid']:.1f}" in (tmp_path / "out" / "tables.md").read_text()
