@@ -175,7 +175,7 @@ def unpickle_restricted(path: str | Path, data: bytes) -> Any:
             raise _torch_error(path, exc) from None
         raise corrupt(path, f"{type(exc).__name__}: {exc}") from None
     except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError,
-            OverflowError, MemoryError, UnicodeDecodeError) as exc:
+            OverflowError, MemoryError, UnicodeDecodeError, RecursionError) as exc:
         raise corrupt(path, f"{type(exc).__name__}: {exc}") from None
 
 
