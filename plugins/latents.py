@@ -58,7 +58,7 @@ class WPlusPlusSpace(LatentSpace):
     def vectors(self, G: GeneratorNetwork) -> int:
         if self.params.vectors is not None:
             return self.params.vectors
-        widest = getattr(G.synthesis, "max_channels", None) or getattr(G, "max_channels", None)
+        widest = getattr(G.synthesis, "max_filters", None)
         return int(widest) if widest else 512
 
     def initial(self, G, batch_size, previous_styles):
