@@ -16,6 +16,7 @@ import time
 import torch
 
 from restorefw.degradation import ImageKey
+from restorefw.device import resolve_device
 from restorefw.engine import Restorer
 from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
@@ -71,8 +72,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if args.device == "auto" else args.device))
+    device = resolve_device(args.device)
     print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
     print("| size | batch | W s/step | W+ s/step | W++ s/step | s/image (450 steps) | images/s | reference s/image |")
     print("|---|---|---|---|---|---|---|---|")

@@ -11,9 +11,9 @@ def resolve_device(name: str = "auto") -> torch.device:
     """The torch device for a recipe's `device`; on the CPU, denormal floats are flushed to zero."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("device: cuda was requested but no CUDA device is available. "
-                        "Use `device: auto` or `device: cpu`.")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"device {name!r} was requested but no CUDA device is available on this machine. "
+                        "Use `auto` or `cpu`.")
     if name == "cpu":
         flush_denormals()
     return torch.device(name)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from restorefw.device import resolve_device
 from restorefw.errors import UserError
 from restorefw.imageio import atomic_write_bytes
 from restorefw_plugins.stylegan2.checkpoint import (file_sha256, generator_from_data, load_generator,
@@ -64,14 +65,6 @@ def _load_array(path: str, what: str) -> np.ndarray:
     return array
 
 
-def _resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda was requested but no CUDA device is available; use --device auto or cpu.")
-    return torch.device(name)
-
-
 def _labels(G: Generator, n: int, class_idx: int | None, device: torch.device) -> torch.Tensor | None:
     if G.c_dim == 0:
         return None
@@ -105,7 +98,7 @@ def generate(checkpoint: str, out_dir: str, seeds: str | None, z_file: str | Non
         raise UserError("give only one of --seeds, --z and --ws.")
     if ws_file is not None and (truncation_psi != 1 or truncation_cutoff is not None):
         raise UserError("--truncation-psi/--truncation-cutoff apply to --seeds and --z; --ws styles are used as given.")
-    device = _resolve_device(device_name)
+    device = resolve_device(device_name)
     G = load_generator(checkpoint, sha256=sha256, device=device)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
