@@ -9,18 +9,8 @@ import click
 import torch
 
 from restorefw import hookimpl
+from restorefw.device import resolve_device
 from restorefw.errors import UserError
-
-DEVICES = ("auto", "cpu", "cuda", "mps")
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks CUDA when available, then CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: CUDA is not available on this machine; use --device cpu or auto.")
-    return torch.device(name)
 
 
 @click.command("train")
