@@ -37,13 +37,13 @@ def recipe_dict(images: Path, out: Path, **overrides) -> dict:
     return recipe
 
 
-def in_range_images(folder: Path, count: int, seed: int = 11) -> torch.Tensor:
-    """Ground truths the tiny generator can render exactly: G(w*) for random z."""
+def in_range_images(folder: Path, count: int, seed: int = 11, psi: float = 1.0) -> torch.Tensor:
+    """Ground truths the tiny generator can render exactly: G(w*) for random z (truncated by `psi`)."""
     registry = load_plugins().registry
     G = load_generator(parse_recipe(recipe_dict(folder, folder)), registry, torch.device("cpu"))
     z = torch.randn(count, TINY_CONFIG["z_dim"], generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
-        images = render(G, G.mapping(z, None)).clamp(0, 1)
+        images = render(G, G.mapping(z, None, truncation_psi=psi)).clamp(0, 1)
     folder.mkdir(parents=True, exist_ok=True)
     for i, image in enumerate(images):
         write_png(folder / f"img{i}.png", image)
@@ -152,22 +152,30 @@ def test_unreadable_image_is_reported_and_skipped(images, tmp_path, cli):
     assert sorted(p.parent.name for p in out.glob("images/*/done.json")) == ["img0", "img1", "img2"]
 
 
-IN_RANGE_SCHEDULE = {"phases": [{"space": "w", "steps": 60, "lr": 0.15},
-                                {"space": "w", "steps": 40, "lr": 0.03},
-                                {"space": "w+", "steps": 30, "lr": 0.02}]}
-# Measured PSNR gains of restored over the naive baseline (dB, mean of 2 images); asserted with slack.
-IN_RANGE_MARGIN_DB = {"upsampling": 1.0, "denoising": 3.0, "deartifacting": 0.5, "inpainting": 3.0}
+ADAM_W = [{"space": "w", "steps": 150, "lr": 0.05, "optimizer": "adam"}]
+ADAM_WPLUS = [{"space": "w+", "steps": 200, "lr": 0.05, "optimizer": "adam"}]
+# Per task: schedule, degradation params, and the PSNR gain over the naive baseline that must be
+# exceeded. Measured gains (2 images, ψ = 0.5, this machine): upsampling +1.5 dB (with the
+# PIL-matched stand-in; the box stand-in loses 0.8 dB here), deartifacting +1.8 dB,
+# denoising +6.5 dB, inpainting +17 dB. Asserted at about half of that.
+IN_RANGE = {
+    "upsampling": (ADAM_WPLUS, {"stand_in": "matched"}, 0.7),
+    "deartifacting": (ADAM_W, {}, 0.9),
+    "denoising": (ADAM_WPLUS, {}, 3.0),
+    "inpainting": (ADAM_WPLUS, {}, 8.0),
+}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task", sorted(IN_RANGE_MARGIN_DB))
+@pytest.mark.parametrize("task", sorted(IN_RANGE))
 def test_in_range_restoration_beats_naive_baseline(tmp_path, task):
+    phases, params, margin = IN_RANGE[task]
     images = tmp_path / "images"
-    in_range_images(images, 2, seed=5)
-    results = run(recipe_dict(images, tmp_path / "out", schedule=IN_RANGE_SCHEDULE, batch_size=2,
-                              degradation={"task": task, "level": "M"},
-                              losses=[{"type": "l1"}, {"type": "ms-ssim", "weight": 0.5}]))
+    in_range_images(images, 2, seed=5, psi=0.5)
+    results = run(recipe_dict(images, tmp_path / "out", schedule={"phases": phases}, batch_size=2,
+                              degradation={"task": task, "level": "M", "params": params},
+                              losses=[{"type": "consistency"}]))
     gain = results["mean"]["restored"]["psnr"] - results["mean"]["baseline"]["psnr"]
     print(f"{task}: restored {results['mean']['restored']['psnr']:.2f} dB, "
           f"baseline {results['mean']['baseline']['psnr']:.2f} dB, gain {gain:.2f} dB")
-    assert gain > IN_RANGE_MARGIN_DB[task]
+    assert gain > margin

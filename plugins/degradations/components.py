@@ -59,6 +59,8 @@ class Upsampling(SingleTask):
         level: L.Level | None = None
         factor: int | None = Field(None, ge=1)
         filter: Literal["bilinear", "bicubic", "lanczos", "random"] | None = None
+        stand_in: Literal["box", "matched"] = Field(
+            "box", description="f̂: average pooling (RUSIR) or each image's own PIL filter as an exact linear map")
 
     @property
     def factor(self) -> int:
@@ -73,7 +75,7 @@ class Upsampling(SingleTask):
         filters = [choice if choice != "random" else
                    FILTER_NAMES[int(numpy_generator(k.seed, k.image_id, f"{stage}/filter").integers(3))]
                    for k in keys]
-        return UpsamplingOperator(factor, filters)
+        return UpsamplingOperator(factor, filters, self.params.stand_in)
 
 
 class Denoising(SingleTask):

@@ -24,13 +24,39 @@ PIL_FILTERS = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resamplin
                "lanczos": Image.Resampling.LANCZOS}
 
 
-class UpsamplingOperator(DegradationOperator):
-    """Downsampling by `factor`: true = antialiased PIL resize with a per-image filter, f̂ = box average."""
+def pil_resize_matrix(size_in: int, size_out: int, filter_name: str) -> torch.Tensor:
+    """The `[size_out, size_in]` matrix of PIL's antialiased 1-D resize with `filter_name`.
 
-    def __init__(self, factor: int, filters: Sequence[str]) -> None:
+    PIL resizes float ('F') images linearly and separably, so resizing the identity image along one
+    axis yields the exact matrix; applying it on both axes reproduces PIL's resize before rounding."""
+    identity = Image.fromarray(np.eye(size_in, dtype=np.float32), mode="F")
+    resized = np.asarray(identity.resize((size_out, size_in), PIL_FILTERS[filter_name]), dtype=np.float32)
+    return torch.from_numpy(resized.T.copy())
+
+
+class UpsamplingOperator(DegradationOperator):
+    """Downsampling by `factor`: true = antialiased PIL resize with a per-image filter; f̂ = box
+    average (`stand_in="box"`, RUSIR's) or the same PIL filter as a linear map (`"matched"`)."""
+
+    def __init__(self, factor: int, filters: Sequence[str], stand_in: str = "box") -> None:
         super().__init__()
         self.factor = int(factor)
         self.filters = list(filters)
+        self.stand_in = stand_in
+        self._matrices: dict[tuple[int, int, str], torch.Tensor] = {}
+
+    def _matrix(self, size_in: int, filter_name: str, device: torch.device) -> torch.Tensor:
+        key = (size_in, size_in // self.factor, filter_name)
+        if key not in self._matrices:
+            self._matrices[key] = pil_resize_matrix(size_in, key[1], filter_name)
+        return self._matrices[key].to(device)
+
+    def _matched(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        out = [torch.einsum("oh,chw,pw->cop", self._matrix(h, name, x.device).to(x.dtype), image,
+                            self._matrix(w, name, x.device).to(x.dtype))
+               for image, name in zip(x, self.filters)]
+        return torch.stack(out)
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         return height // self.factor, width // self.factor
@@ -42,6 +68,8 @@ class UpsamplingOperator(DegradationOperator):
         return quantize_8bit(torch.stack(out)).to(x.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stand_in == "matched":
+            return self._matched(x)
         return F.adaptive_avg_pool2d(x, self.output_size(*x.shape[-2:]))
 
 
