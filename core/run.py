@@ -15,7 +15,7 @@ import restorefw
 from restorefw.degradation import Degradation, DegradationOperator, ImageKey
 from restorefw.device import resolve_device
 from restorefw.engine import Identity, Restorer
-from restorefw.errors import RestoreError, UserError, WorkError
+from restorefw.errors import RecipeError, RestoreError, UserError, WorkError
 from restorefw.evaluation import MetricSlot, build_metrics, paired_scores, set_scores
 from restorefw.imageio import atomic_write_json, read_image, write_png
 from restorefw.inputs import InputImage, resolve_inputs
@@ -75,6 +75,12 @@ class RecipeRun:
         self.notes: list[str] = []
 
     def prepare(self) -> None:
+        try:
+            self._prepare()
+        except RecipeError as exc:
+            raise exc.located(str(self.recipe_path) if self.recipe_path else None) from None
+
+    def _prepare(self) -> None:
         recipe = self.recipe
         self.images = resolve_inputs(recipe, self.registry, self.base, self.out / "inputs")
         if self.limit is not None:
