@@ -25,7 +25,7 @@ FACTORS = {64: 8, 128: 8, 256: 4, 512: 4, 1024: 4}
 REFERENCE = {64: (0.42, 0.42, 0.69), 128: (0.81, 0.78, 1.25), 256: (1.68, 1.68, 2.29)}
 
 
-def recipe(size: int, steps: int) -> dict:
+def recipe(size: int, steps: int, precision: str = "float32") -> dict:
     config = {"z_dim": 512, "c_dim": 0, "w_dim": 512, "img_resolution": size, "img_channels": 3,
               "mapping_kwargs": {"num_layers": 8},
               "synthesis_kwargs": {"channel_base": 32768, "channel_max": 512}}
@@ -36,13 +36,13 @@ def recipe(size: int, steps: int) -> dict:
                                 {"space": "w++", "steps": steps, "lr": 0.005}]},
         "degradation": {"task": "upsampling", "params": {"factor": FACTORS[size], "filter": "bicubic"}},
         "losses": [{"type": "lpips-multires", "params": {"net": "vgg", "backbone": "random"}}],
-        "inputs": {"path": "unused"}, "device": "auto",
+        "inputs": {"path": "unused"}, "device": "auto", "precision": precision,
     }
 
 
-def measure(size: int, batch: int, steps: int, device: torch.device) -> list[float]:
+def measure(size: int, batch: int, steps: int, device: torch.device, precision: str = "float32") -> list[float]:
     plugins = load_plugins()
-    parsed = parse_recipe(recipe(size, steps), plugins.registry)
+    parsed = parse_recipe(recipe(size, steps, precision), plugins.registry)
     G = plugins.registry.create("generator", "stylegan2-ada", parsed.generator.params).load(device)
     restorer = Restorer(parsed, plugins.registry, G, device)
     keys = [ImageKey(0, f"bench{i}") for i in range(batch)]
@@ -71,14 +71,15 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
     args = parser.parse_args()
     device = resolve_device(args.device)
-    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"device {device}, precision {args.precision}, torch {torch.__version__}, threads {torch.get_num_threads()}")
     print("| size | batch | W s/step | W+ s/step | W++ s/step | s/image (450 steps) | images/s | reference s/image |")
     print("|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         for batch in args.batches:
-            w, wp, wpp = measure(size, batch, args.steps, device)
+            w, wp, wpp = measure(size, batch, args.steps, device, args.precision)
             per_image = 150 * (w + wp + wpp) / batch
             ref = REFERENCE.get(size)
             ref_text = f"{150 * sum(ref):.0f}" if ref and batch == 1 else "-"

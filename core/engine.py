@@ -60,9 +60,15 @@ class Restoration:
 StepCallback = Callable[[str, int, int, float], None]
 
 
-def render(G: GeneratorNetwork, styles: torch.Tensor) -> torch.Tensor:
-    """G's image for `styles`, mapped from [-1,1] to [0,1], unclamped (as RUSIR optimises it)."""
-    return (G.synthesis(styles, noise_mode="const") + 1) / 2
+def render(G: GeneratorNetwork, styles: torch.Tensor, precision: str = "float32") -> torch.Tensor:
+    """G's image for `styles`, mapped from [-1,1] to [0,1], unclamped (as RUSIR optimises it).
+
+    `precision="bfloat16"` runs the synthesis under autocast; the image comes back as float32."""
+    if precision == "float32":
+        return (G.synthesis(styles, noise_mode="const") + 1) / 2
+    with torch.autocast(device_type=styles.device.type, dtype=torch.bfloat16):
+        image = G.synthesis(styles, noise_mode="const")
+    return (image.float() + 1) / 2
 
 
 class Restorer:
@@ -121,7 +127,7 @@ class Restorer:
             optimizer = plan.optimizer.build(latent, plan.lr, plan.steps)
             scheduler = plan.optimizer.scheduler(optimizer, plan.steps)
             for step in range(plan.steps):
-                x = operator(render(G, plan.space.to_styles(latent, G)))
+                x = operator(render(G, plan.space.to_styles(latent, G), self.recipe.precision))
                 if x.shape[-2:] != target.shape[-2:]:
                     raise UserError(
                         f"the degraded render is {tuple(x.shape[-2:])} but the target is "
