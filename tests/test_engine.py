@@ -179,3 +179,13 @@ def test_in_range_restoration_beats_naive_baseline(tmp_path, task):
     print(f"{task}: restored {results['mean']['restored']['psnr']:.2f} dB, "
           f"baseline {results['mean']['baseline']['psnr']:.2f} dB, gain {gain:.2f} dB")
     assert gain > margin
+
+
+def test_bfloat16_precision_renders_close_to_float32(tmp_path):
+    registry = load_plugins().registry
+    G = load_generator(parse_recipe(recipe_dict(tmp_path, tmp_path)), registry, torch.device("cpu"))
+    styles = G.mapping(torch.randn(2, TINY_CONFIG["z_dim"], generator=torch.Generator().manual_seed(0)), None)
+    full, half = render(G, styles), render(G, styles, "bfloat16")
+    assert half.dtype == torch.float32
+    error = (full - half).abs().mean().item()
+    assert 0 < error < 0.02, error
