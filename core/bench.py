@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Callable, Literal, Sequence
 
 import torch
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from restorefw.device import resolve_device
@@ -35,7 +34,7 @@ from restorefw.inputs import InputImage, resolve_inputs
 from restorefw.outputs import image_dir, is_done, read_done
 from restorefw.plugins import PluginSet
 from restorefw.progress import Progress
-from restorefw.recipe import ComponentSpec, DegradationSpec, Inputs, LineMap, Recipe, Strict, load_recipe
+from restorefw.recipe import ComponentSpec, DegradationSpec, Inputs, Recipe, Strict, load_recipe, read_yaml
 from restorefw.registry import Registry
 from restorefw.validation import describe_validation_error
 
@@ -271,18 +270,7 @@ def parse_shard(text: str | None) -> tuple[int, int]:
 def load_grid(path: str | Path, registry: Registry | None = None) -> tuple[Grid, list[BenchRecipe]]:
     """Read and validate a grid file and every recipe it names; errors name the file, field and line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RecipeError(f"cannot read the grid ({exc.strerror or exc}).", file=str(path),
-                          suggestion="Check the path.") from None
-    lines = LineMap(text)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RecipeError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}.", file=str(path),
-                          line=mark.line + 1 if mark else None) from None
+    data, lines = read_yaml(path, "grid")
     try:
         grid, recipes = _parse_grid(data, path, registry)
     except RecipeError as exc:

@@ -254,15 +254,13 @@ def check_requirements(recipe: Recipe) -> None:
                               suggestion=f"Install it (pip install {requirement}) or remove it from `requires`.") from None
 
 
-def load_recipe(path: str | Path, registry: Registry | None = None) -> Recipe:
-    """Read, parse and validate a recipe file; errors name the file, the YAML path and its line."""
-    path = Path(path)
+def read_yaml(path: Path, what: str = "recipe") -> tuple[Any, LineMap]:
+    """A YAML file's data and its line map; unreadable files and syntax errors are RecipeErrors."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise RecipeError(f"cannot read the recipe ({exc.strerror or exc}).", file=str(path),
+        raise RecipeError(f"cannot read the {what} ({exc.strerror or exc}).", file=str(path),
                           suggestion="Check the path.") from None
-    lines = LineMap(text)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -271,6 +269,13 @@ def load_recipe(path: str | Path, registry: Registry | None = None) -> Recipe:
         raise RecipeError(f"not valid YAML: {problem}.", file=str(path),
                           line=mark.line + 1 if mark else None,
                           suggestion="Check indentation and quoting around that line.") from None
+    return data, LineMap(text)
+
+
+def load_recipe(path: str | Path, registry: Registry | None = None) -> Recipe:
+    """Read, parse and validate a recipe file; errors name the file, the YAML path and its line."""
+    path = Path(path)
+    data, lines = read_yaml(path)
     try:
         recipe = parse_recipe(data, registry)
         check_requirements(recipe)

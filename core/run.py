@@ -16,7 +16,7 @@ from restorefw.degradation import Degradation, DegradationOperator, ImageKey
 from restorefw.device import resolve_device
 from restorefw.engine import Identity, Restorer
 from restorefw.errors import RecipeError, RestoreError, UserError, WorkError
-from restorefw.evaluation import MetricSlot, build_metrics, paired_scores, set_scores
+from restorefw.evaluation import build_metrics, paired_scores, set_scores
 from restorefw.imageio import atomic_write_json, read_image, write_png
 from restorefw.inputs import InputImage, resolve_inputs
 from restorefw.outputs import image_dir, is_done, naive_baseline, read_done, write_done, write_grid

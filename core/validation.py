@@ -46,13 +46,11 @@ def describe_validation_error(exc: ValidationError, prefix: str = "", known_fiel
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
         message = f"unknown key {key!r}."
-        model = getattr(exc, "title", "")
         candidates = known_fields or []
         close = difflib.get_close_matches(key, candidates, n=1)
         suggestion = f"Did you mean {close[0]!r}?" if close else "Remove it or check the spelling; unknown keys are never ignored."
         if candidates:
             suggestion += f" Allowed here: {', '.join(candidates)}."
-        del model
     elif kind == "missing":
         message = "this field is required but missing."
         suggestion = "Add it to the recipe."

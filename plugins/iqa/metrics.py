@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, Sequence
 
-import numpy as np
 import torch
 from pydantic import Field
 
