@@ -126,6 +126,7 @@ class Restorer:
             latent = plan.space.initial(G, batch, styles).to(self.device).detach().requires_grad_(True)
             optimizer = plan.optimizer.build(latent, plan.lr, plan.steps)
             scheduler = plan.optimizer.scheduler(optimizer, plan.steps)
+            history: list[torch.Tensor] = []
             for step in range(plan.steps):
                 x = operator(render(G, plan.space.to_styles(latent, G), self.recipe.precision))
                 if x.shape[-2:] != target.shape[-2:]:
@@ -148,10 +149,12 @@ class Restorer:
                 optimizer.step()
                 if scheduler is not None:
                     scheduler.step()
-                self._record(log, plan.name, total, terms)
+                history.append(torch.stack([total, *terms.values()]).detach())
                 if on_step is not None:
                     shown = total[alive].mean().item() if alive.any() else math.nan
                     on_step(plan.name, step, plan.steps, shown)
+            if history:
+                self._record(log, plan.name, ["total", *terms], torch.stack(history))
             styles = plan.space.to_styles(latent, G).detach()
             if keep_phases:
                 with torch.no_grad():
@@ -163,9 +166,9 @@ class Restorer:
         return Restoration(restored.cpu(), styles.cpu(), phase_images, log, failures)
 
     @staticmethod
-    def _record(log, phase: str, total: torch.Tensor, terms: dict[str, torch.Tensor]) -> None:
-        values = {"total": total.detach().cpu().tolist()}
-        values.update({k: v.detach().cpu().tolist() for k, v in terms.items()})
-        for name, per_image in values.items():
-            for i, value in enumerate(per_image):
-                log[i].setdefault(f"{phase}/{name}", []).append(value)
+    def _record(log, phase: str, names: list[str], history: torch.Tensor) -> None:
+        """Move a phase's loss history `[steps, terms, B]` to the per-image logs in one transfer."""
+        values = history.cpu().permute(2, 1, 0).tolist()
+        for i, per_term in enumerate(values):
+            for name, series in zip(names, per_term):
+                log[i][f"{phase}/{name}"] = series
