@@ -16,6 +16,7 @@ from restorefw.loss import Loss
 from restorefw.optimizer import Optimizer
 from restorefw.recipe import Recipe
 from restorefw.registry import Registry
+from restorefw.seeding import torch_generator
 
 
 class Identity(DegradationOperator):
@@ -55,6 +56,30 @@ class Restoration:
     phase_images: dict[str, torch.Tensor] = field(default_factory=dict)
     log: list[dict[str, list[float]]] = field(default_factory=list)  # per image: term → values per step
     failures: dict[int, str] = field(default_factory=dict)  # batch index → message
+    spread: torch.Tensor | None = None  # [B,C,H,W] per-pixel std over an ensemble's samples
+
+    def ensemble_mean(self, samples: int) -> "Restoration":
+        """Fold a K-fold batch (image-major, K samples each) into per-image means; styles keep `[B,K,...]`."""
+        def fold(t: torch.Tensor) -> torch.Tensor:
+            return t.reshape(t.shape[0] // samples, samples, *t.shape[1:])
+
+        stacked = fold(self.restored)
+        log = []
+        for start in range(0, len(self.log), samples):
+            group = self.log[start:start + samples]
+            log.append({name: [sum(values) / samples for values in zip(*(g[name] for g in group))]
+                        for name in group[0]})
+        failures: dict[int, str] = {}
+        for index, message in sorted(self.failures.items()):
+            failures.setdefault(index // samples, f"sample {index % samples}: {message}")
+        return Restoration(stacked.mean(1), fold(self.styles),
+                           {name: fold(images).mean(1) for name, images in self.phase_images.items()},
+                           log, failures, stacked.std(1, unbiased=False))
+
+
+def expand_keys(keys: Sequence[ImageKey], samples: int) -> list[ImageKey]:
+    """Each key repeated `samples` times, image-major: the batch an ensemble's operator is realised for."""
+    return [key for key in keys for _ in range(samples)]
 
 
 StepCallback = Callable[[str, int, int, float], None]
@@ -108,9 +133,44 @@ class Restorer:
         total = torch.stack(list(terms.values())).sum(dim=0)
         return total, terms
 
+    @property
+    def samples(self) -> int:
+        return self.recipe.schedule.ensemble.samples
+
+    def start_styles(self, keys: Sequence[ImageKey]) -> torch.Tensor | None:
+        """W+ starting styles for an ensemble's K-fold batch: sample 0 at w_avg, sample k at
+        w_avg + ψ(mapping(z) − w_avg) with z drawn from (seed, image id, "ensemble/k"); None for K = 1."""
+        samples, G = self.samples, self.G
+        if samples == 1:
+            return None
+        w_avg = G.mapping.w_avg.detach().float().reshape(1, -1)
+        psi = self.recipe.schedule.ensemble.truncation
+        zs = torch.stack([torch.randn(G.z_dim, generator=torch_generator(key.seed, key.image_id, f"ensemble/{k}"))
+                          for key in keys for k in range(samples)]).to(self.device)
+        labels = torch.zeros(zs.shape[0], G.c_dim, device=self.device) if G.c_dim else None
+        with torch.no_grad():
+            ws = G.mapping(zs, labels)[:, 0].float()
+        ws = w_avg.to(self.device) + psi * (ws - w_avg.to(self.device))
+        ws[::samples] = w_avg.to(self.device)
+        return ws.unsqueeze(1).repeat(1, G.num_ws, 1)
+
     def restore(self, target: torch.Tensor, operator: DegradationOperator, keys: Sequence[ImageKey],
                 keep_phases: bool = False, on_step: StepCallback | None = None) -> Restoration:
-        """Restore a batch: `target` is the degraded batch `[B,C,h,w]`; one latent per image."""
+        """Restore a batch: `target` is the degraded batch `[B,C,h,w]`; one latent per image.
+
+        With `schedule.ensemble.samples` K > 1 each image is restored K times from different starts
+        and the result is their mean (`spread` holds the per-pixel std); `operator` must then be
+        realised for `expand_keys(keys, K)`."""
+        samples = self.samples
+        if samples == 1:
+            return self._optimise(target, operator, keys, None, keep_phases, on_step)
+        result = self._optimise(target.repeat_interleave(samples, 0), operator, expand_keys(keys, samples),
+                                self.start_styles(keys), keep_phases, on_step)
+        return result.ensemble_mean(samples)
+
+    def _optimise(self, target: torch.Tensor, operator: DegradationOperator, keys: Sequence[ImageKey],
+                  styles: torch.Tensor | None, keep_phases: bool, on_step: StepCallback | None) -> Restoration:
+        """Run the phases on a batch (one latent per row of `target`), starting from `styles` or w_avg."""
         G, batch = self.G, target.shape[0]
         operator = operator.to(self.device)
         target = target.to(self.device)
@@ -120,7 +180,6 @@ class Restorer:
         log: list[dict[str, list[float]]] = [{} for _ in range(batch)]
         failures: dict[int, str] = {}
         alive = torch.ones(batch, dtype=torch.bool, device=self.device)
-        styles: torch.Tensor | None = None
         phase_images: dict[str, torch.Tensor] = {}
         for plan in self.phases:
             latent = plan.space.initial(G, batch, styles).to(self.device).detach().requires_grad_(True)
@@ -159,8 +218,6 @@ class Restorer:
             if keep_phases:
                 with torch.no_grad():
                     phase_images[plan.name] = render(G, styles).clamp(0, 1).cpu()
-        if styles is None:
-            styles = self.phases[0].space.to_styles(self.phases[0].space.initial(G, batch, None).to(self.device), G)
         with torch.no_grad():
             restored = render(G, styles).clamp(0, 1)
         return Restoration(restored.cpu(), styles.cpu(), phase_images, log, failures)

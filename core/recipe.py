@@ -65,9 +65,18 @@ class Phase(Strict):
     space_params: dict[str, Any] = Field(default_factory=dict)
 
 
+class Ensemble(Strict):
+    """Restore each image from several starting latents; the restoration is their mean."""
+
+    samples: int = Field(1, ge=1, description="restorations per image (1: RUSIR's single run from w_avg)")
+    truncation: float = Field(0.7, ge=0, le=2, description="ψ of the random starts w_avg + ψ(mapping(z) − w_avg); "
+                                                            "sample 0 always starts at w_avg")
+
+
 class Schedule(Strict):
     lr_scale: float = Field(1.0, gt=0)
     phases: list[Phase] = Field(min_length=1)
+    ensemble: Ensemble = Field(default_factory=Ensemble)
 
 
 class Inputs(Strict):

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 import restorefw
 from restorefw.degradation import Degradation, DegradationOperator, ImageKey
 from restorefw.device import resolve_device
-from restorefw.engine import Identity, Restorer
+from restorefw.engine import Identity, Restorer, expand_keys
 from restorefw.errors import RecipeError, RestoreError, UserError, WorkError
 from restorefw.evaluation import build_metrics, paired_scores, set_scores
 from restorefw.imageio import atomic_write_json, read_image, write_png
@@ -104,21 +104,25 @@ class RecipeRun:
         return self.degradation.realize((batch, self.G.img_channels, *self.resolution), keys, self.device)
 
     def load_batch(self, items: Sequence[InputImage], keys: Sequence[ImageKey]):
-        """Targets, ground truths (benchmark mode) and the realised operator for a batch."""
+        """Targets, ground truths (benchmark mode), the realised operator for the batch, and the one
+        the engine optimises through (realised for the K-fold batch when the recipe has an ensemble)."""
         channels = self.G.img_channels
+        samples = self.restorer.samples
         operator = self.operator(len(items), keys)
+        engine_operator = operator if samples == 1 else self.operator(len(items) * samples, expand_keys(keys, samples))
         if self.recipe.inputs.mode == "benchmark":
             clean = torch.stack([_resize(read_image(item.path, channels), self.resolution) for item in items])
             with torch.no_grad():
                 target = operator.true(clean.to(self.device)).cpu()
-            return target, clean, operator
+            return target, clean, operator, engine_operator
         size = operator.output_size(*self.resolution)
         target = torch.stack([_resize(read_image(item.path, channels), size) for item in items])
         if any(item.mask is not None for item in items):
-            masks = [(_resize(read_image(item.mask, 1), size).round() if item.mask is not None
-                      else torch.ones(1, *size)) for item in items]
-            operator.set_mask(torch.stack(masks).to(self.device))
-        return target, None, operator
+            masks = torch.stack([(_resize(read_image(item.mask, 1), size).round() if item.mask is not None
+                                  else torch.ones(1, *size)) for item in items]).to(self.device)
+            operator.set_mask(masks)
+            engine_operator.set_mask(masks.repeat_interleave(samples, 0))
+        return target, None, operator, engine_operator
 
     def manifest(self) -> dict[str, Any]:
         import importlib.metadata as md
@@ -198,10 +202,10 @@ class RecipeRun:
         if not readable:
             return problems
         keys = [ImageKey(self.recipe.seed, item.image_id) for item in readable]
-        target, clean, operator = self.load_batch(readable, keys)
+        target, clean, operator, engine_operator = self.load_batch(readable, keys)
         started = time.perf_counter()
         label = ", ".join(item.image_id for item in readable)
-        result = self.restorer.restore(target, operator, keys, keep_phases=self.recipe.outputs.save_phases,
+        result = self.restorer.restore(target, engine_operator, keys, keep_phases=self.recipe.outputs.save_phases,
                                        on_step=progress.callback(label))
         elapsed = time.perf_counter() - started
         baseline = naive_baseline(target, self.resolution)
@@ -231,6 +235,8 @@ class RecipeRun:
             panels.append(("truth", clean[i]))
         if mask is not None:
             write_png(folder / "mask.png", mask[i])
+        if result.spread is not None:
+            write_png(folder / "spread.png", (result.spread[i].mean(0, keepdim=True) * 4).clamp(0, 1))
         for name, images in result.phase_images.items():
             write_png(folder / f"phase_{name.replace(':', '_')}.png", images[i])
         if self.recipe.outputs.grid:
