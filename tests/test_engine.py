@@ -10,7 +10,7 @@ import torch
 import yaml
 
 from restorefw.engine import render
-from restorefw.imageio import write_png
+from restorefw.imageio import read_image, write_png
 from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
 from restorefw.run import load_generator, run_recipe
@@ -189,3 +189,28 @@ def test_bfloat16_precision_renders_close_to_float32(tmp_path):
     assert half.dtype == torch.float32
     error = (full - half).abs().mean().item()
     assert 0 < error < 0.02, error
+
+
+def test_ensemble_sample_zero_is_the_single_run_and_the_restoration_is_the_mean(images, tmp_path):
+    base = dict(degradation={"task": "inpainting", "level": "M"}, batch_size=3,
+                losses=[{"type": "consistency"}])
+    run(recipe_dict(images, tmp_path / "single", **base))
+    ensemble = recipe_dict(images, tmp_path / "ens", **base)
+    ensemble["schedule"]["ensemble"] = {"samples": 3, "truncation": 1.0}
+    run(ensemble)
+    G = load_generator(parse_recipe(ensemble), load_plugins().registry, torch.device("cpu"))
+    for image_id in ("img0", "img2"):
+        folder = tmp_path / "ens" / "images" / image_id
+        styles = torch.load(folder / "styles.pt")[0]
+        single = torch.load(tmp_path / "single" / "images" / image_id / "styles.pt")[0]
+        assert styles.shape == (3, *single.shape)
+        assert (styles[0] - single).abs().max().item() < 1e-4
+        assert (styles[1] - styles[2]).abs().max().item() > 1e-2
+        with torch.no_grad():
+            samples = render(G, styles).clamp(0, 1)
+        restored = read_image(folder / "restored.png", 3)
+        assert (restored - samples.mean(0)).abs().max().item() <= 1 / 255 + 1e-6
+        spread = read_image(folder / "spread.png", 1)[0]
+        expected = (samples.std(0, unbiased=False).mean(0) * 4).clamp(0, 1)
+        assert (spread - expected).abs().max().item() <= 1 / 255 + 1e-6
+        assert expected.max().item() > 0.01
