@@ -39,9 +39,10 @@ def test_tiles_have_fine_structure():
 
 def test_splits_are_disjoint():
     train = {_digest(tile(0, "train", i, 16)) for i in range(300)}
+    val = {_digest(tile(0, "val", i, 16)) for i in range(50)}
     test = {_digest(tile(0, "test", i, 16)) for i in range(50)}
-    assert len(train) == 300 and len(test) == 50
-    assert not train & test
+    assert len(train) == 300 and len(val) == 50 and len(test) == 50
+    assert not train & test and not train & val and not val & test
 
 
 def test_materialize_writes_identical_files(tmp_path):

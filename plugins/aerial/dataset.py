@@ -31,8 +31,9 @@ def tile(seed: int, split: str, index: int, resolution: int, supersample: int = 
 class AerialParams(Params):
     resolution: int = Field(32, description="tile side in pixels (a power of two, 16–256)")
     train_count: int = Field(10000, ge=1, description="number of tiles in the train split")
+    val_count: int = Field(64, ge=1, description="number of tiles in the validation split (for tuning recipes)")
     test_count: int = Field(64, ge=1, description="number of tiles in the held-out test split")
-    seed: int = Field(0, description="dataset seed; train and test tiles use disjoint seed streams")
+    seed: int = Field(0, description="dataset seed; each split's tiles use their own seed stream")
     supersample: int = Field(4, ge=1, le=8, description="render at this multiple, then box-average")
 
     @field_validator("resolution")
@@ -47,12 +48,12 @@ class AerialDataset(Dataset):
     name: ClassVar[str] = "aerial"
     description: ClassVar[str] = "synthetic drone tiles (fields with crop rows, villages, lakes), seeded, offline"
     Params: ClassVar[type[AerialParams]] = AerialParams
-    splits: ClassVar[tuple[str, ...]] = ("train", "test")
+    splits: ClassVar[tuple[str, ...]] = ("train", "val", "test")
 
     def count(self, split: str) -> int:
         if split not in self.splits:
             raise UserError(f"the aerial dataset has no split {split!r}; use one of {', '.join(self.splits)}.")
-        return self.params.train_count if split == "train" else self.params.test_count
+        return {"train": self.params.train_count, "val": self.params.val_count, "test": self.params.test_count}[split]
 
     def image(self, split: str, index: int) -> np.ndarray:
         """Tile `index` of `split` as uint8 `[H, W, 3]`."""
