@@ -77,6 +77,21 @@ class Restoration:
                            log, failures, stacked.std(1, unbiased=False))
 
 
+TRANSFORM_COUNT = {"none": 1, "flips": 4, "dihedral": 8}
+
+
+def dihedral(image: torch.Tensor, code: int) -> torch.Tensor:
+    """Element `code` (0–7) of the square's symmetry group on `[..., H, W]`: bit 0 flips the width, bit 1
+    the height, bit 2 transposes (so 0–3 are the identity and the flips, 4–7 add the rotations)."""
+    if code & 1:
+        image = image.flip(-1)
+    if code & 2:
+        image = image.flip(-2)
+    if code & 4:
+        image = image.transpose(-1, -2)
+    return image
+
+
 def expand_keys(keys: Sequence[ImageKey], samples: int) -> list[ImageKey]:
     """Each key repeated `samples` times, image-major: the batch an ensemble's operator is realised for."""
     return [key for key in keys for _ in range(samples)]
@@ -137,6 +152,21 @@ class Restorer:
     def samples(self) -> int:
         return self.recipe.schedule.ensemble.samples
 
+    def frame_codes(self, batch: int) -> list[int] | None:
+        """The transform of each row of a K-fold batch (image-major), or None when there are none."""
+        ensemble = self.recipe.schedule.ensemble
+        count = TRANSFORM_COUNT[ensemble.transforms]
+        if self.samples == 1 or count == 1:
+            return None
+        return [(row % self.samples) % count for row in range(batch)]
+
+    def render(self, styles: torch.Tensor, codes: list[int] | None, precision: str = "float32") -> torch.Tensor:
+        """G's images for `styles`, each row put in its sample's frame (see `frame_codes`)."""
+        images = render(self.G, styles, precision)
+        if codes is None:
+            return images
+        return torch.stack([dihedral(image, code) for image, code in zip(images, codes)])
+
     def start_styles(self, keys: Sequence[ImageKey]) -> torch.Tensor | None:
         """W+ starting styles for an ensemble's K-fold batch: sample 0 at w_avg, sample k at
         w_avg + ψ(mapping(z) − w_avg) with z drawn from (seed, image id, "ensemble/k"); None for K = 1."""
@@ -172,6 +202,7 @@ class Restorer:
                   styles: torch.Tensor | None, keep_phases: bool, on_step: StepCallback | None) -> Restoration:
         """Run the phases on a batch (one latent per row of `target`), starting from `styles` or w_avg."""
         G, batch = self.G, target.shape[0]
+        codes = self.frame_codes(batch)
         operator = operator.to(self.device)
         target = target.to(self.device)
         mask = operator.mask.to(self.device) if operator.mask is not None else None
@@ -187,7 +218,7 @@ class Restorer:
             scheduler = plan.optimizer.scheduler(optimizer, plan.steps)
             history: list[torch.Tensor] = []
             for step in range(plan.steps):
-                x = operator(render(G, plan.space.to_styles(latent, G), self.recipe.precision))
+                x = operator(self.render(plan.space.to_styles(latent, G), codes, self.recipe.precision))
                 if x.shape[-2:] != target.shape[-2:]:
                     raise UserError(
                         f"the degraded render is {tuple(x.shape[-2:])} but the target is "
@@ -217,9 +248,9 @@ class Restorer:
             styles = plan.space.to_styles(latent, G).detach()
             if keep_phases:
                 with torch.no_grad():
-                    phase_images[plan.name] = render(G, styles).clamp(0, 1).cpu()
+                    phase_images[plan.name] = self.render(styles, codes).clamp(0, 1).cpu()
         with torch.no_grad():
-            restored = render(G, styles).clamp(0, 1)
+            restored = self.render(styles, codes).clamp(0, 1)
         return Restoration(restored.cpu(), styles.cpu(), phase_images, log, failures)
 
     @staticmethod

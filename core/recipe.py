@@ -71,6 +71,9 @@ class Ensemble(Strict):
     samples: int = Field(1, ge=1, description="restorations per image (1: RUSIR's single run from w_avg)")
     truncation: float = Field(0.7, ge=0, le=2, description="ψ of the random starts w_avg + ψ(mapping(z) − w_avg); "
                                                             "sample 0 always starts at w_avg")
+    transforms: Literal["none", "flips", "dihedral"] = Field(
+        "none", description="sample k's image is T_k(G(w_k)), T_k cycling over the identity and the flips (4) or "
+                            "the 8 flips/rotations: a prior symmetrised for orientation-free domains (aerial views)")
 
 
 class Schedule(Strict):

@@ -59,6 +59,15 @@ def test_level_presets_and_precedence():
     assert Deartifacting(level="XS", quality=50).realize((1, 3, 8, 8), [ImageKey(0, "x")], CPU).quality == 50
 
 
+def test_deartifacting_identity_stand_in_keeps_the_true_codec():
+    x = _photo(32)
+    jpeg = Deartifacting(level="M").realize(tuple(x.shape), [ImageKey(0, "p")], CPU)
+    identity = Deartifacting(level="M", stand_in="identity").realize(tuple(x.shape), [ImageKey(0, "p")], CPU)
+    assert torch.equal(identity(x), x)
+    assert torch.equal(identity.true(x), jpeg.true(x))
+    assert (jpeg(x) - x).abs().mean().item() > 0.01
+
+
 def test_upsampling_true_vs_fhat_and_seeded_filters():
     x = _photo(128)
     for name in ("bilinear", "bicubic", "lanczos"):

@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from restorefw.engine import render
+from restorefw.engine import dihedral, render
 from restorefw.imageio import read_image, write_png
 from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
@@ -214,3 +214,27 @@ def test_ensemble_sample_zero_is_the_single_run_and_the_restoration_is_the_mean(
         expected = (samples.std(0, unbiased=False).mean(0) * 4).clamp(0, 1)
         assert (spread - expected).abs().max().item() <= 1 / 255 + 1e-6
         assert expected.max().item() > 0.01
+
+
+def test_dihedral_gives_eight_distinct_frames_and_code_zero_is_the_identity():
+    image = torch.arange(2 * 5 * 5, dtype=torch.float32).reshape(2, 5, 5)
+    frames = [dihedral(image, code) for code in range(8)]
+    assert torch.equal(frames[0], image)
+    assert len({tuple(f.flatten().tolist()) for f in frames}) == 8
+    assert torch.equal(dihedral(dihedral(image, 3), 3), image)  # 180° rotation is its own inverse
+
+
+def test_ensemble_transforms_put_each_sample_in_its_frame(images, tmp_path):
+    recipe = recipe_dict(images, tmp_path / "ens", degradation={"task": "denoising", "level": "M"},
+                         losses=[{"type": "consistency"}], batch_size=2)
+    recipe["schedule"]["ensemble"] = {"samples": 4, "transforms": "flips"}
+    run(recipe)
+    G = load_generator(parse_recipe(recipe), load_plugins().registry, torch.device("cpu"))
+    folder = tmp_path / "ens" / "images" / "img1"
+    styles = torch.load(folder / "styles.pt")[0]
+    with torch.no_grad():
+        samples = render(G, styles).clamp(0, 1)
+    framed = torch.stack([dihedral(sample, k) for k, sample in enumerate(samples)])
+    restored = read_image(folder / "restored.png", 3)
+    assert (restored - framed.mean(0)).abs().max().item() <= 1 / 255 + 1e-6
+    assert (restored - samples.mean(0)).abs().max().item() > 0.02

@@ -108,11 +108,16 @@ class Deartifacting(SingleTask):
 
         level: L.Level | None = None
         quality: int | None = Field(None, ge=1, le=100)
+        stand_in: Literal["jpeg", "identity"] = Field(
+            "jpeg", description="f̂: the differentiable JPEG (RUSIR), or the identity, which fits G(w) to the decoded "
+                                "JPEG itself so that only what the prior can render survives (GAN-projection "
+                                "artifact removal; pulls toward the quantisation cells' centres)")
 
     def build(self, shape: Shape, keys: list[ImageKey], device: torch.device, stage: str) -> DegradationOperator:
         if shape[1] not in (1, 3):
             raise UserError(f"deartifacting: JPEG needs 1 (grey) or 3 (RGB) channels, got {shape[1]}.")
-        return DeartifactingOperator(L.pick(self.params.quality, self.params.level, L.JPEG_QUALITY))
+        return DeartifactingOperator(L.pick(self.params.quality, self.params.level, L.JPEG_QUALITY),
+                                     self.params.stand_in)
 
 
 class Inpainting(SingleTask):

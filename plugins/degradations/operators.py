@@ -112,16 +112,20 @@ class DenoisingOperator(DegradationOperator):
 
 
 class DeartifactingOperator(DegradationOperator):
-    """JPEG at `quality`: true = PIL (4:2:0), f̂ = differentiable JPEG with the same tables."""
+    """JPEG at `quality`: true = PIL (4:2:0), f̂ = differentiable JPEG with the same tables
+    (`stand_in="jpeg"`) or the identity (`"identity"`: G(w) is fitted to the decoded JPEG)."""
 
-    def __init__(self, quality: int) -> None:
+    def __init__(self, quality: int, stand_in: str = "jpeg") -> None:
         super().__init__()
         self.quality = int(quality)
+        self.stand_in = stand_in
 
     def true(self, x: torch.Tensor) -> torch.Tensor:
         return quantize_8bit(pil_jpeg(x.detach().float().cpu(), self.quality)).to(x.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stand_in == "identity":
+            return x
         return diff_jpeg(x, self.quality)
 
 
