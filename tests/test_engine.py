@@ -238,3 +238,27 @@ def test_ensemble_transforms_put_each_sample_in_its_frame(images, tmp_path):
     restored = read_image(folder / "restored.png", 3)
     assert (restored - framed.mean(0)).abs().max().item() <= 1 / 255 + 1e-6
     assert (restored - samples.mean(0)).abs().max().item() > 0.02
+
+
+@pytest.mark.parametrize("samples", [1, 2])
+def test_restore_mode_honours_a_user_mask(tmp_path, samples):
+    clean = in_range_images(tmp_path / "clean", 1)[0]
+    known = torch.zeros(1, 32, 32)
+    known[:, :, :16] = 1
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "masks").mkdir()
+    write_png(tmp_path / "photos" / "p.png", clean * known)
+    write_png(tmp_path / "masks" / "p_mask.png", known)
+    recipe = recipe_dict(tmp_path / "photos", tmp_path / "out", degradation={"task": "inpainting"},
+                         losses=[{"type": "consistency"}],
+                         inputs={"mode": "restore", "path": str(tmp_path / "photos"),
+                                 "masks": str(tmp_path / "masks")})
+    recipe["schedule"] = {"phases": [{"space": "w+", "steps": 40, "lr": 0.1, "optimizer": "adam"}],
+                          "ensemble": {"samples": samples}}
+    run(recipe)
+    folder = tmp_path / "out" / "images" / "p"
+    assert torch.equal(read_image(folder / "mask.png", 1), known)
+    restored = read_image(folder / "restored.png", 3)
+    assert (restored - clean)[:, :, :16].abs().mean().item() < 0.1  # the known half is fitted
+    assert restored[:, :, 16:].mean().item() > 0.6 * clean[:, :, 16:].mean().item()  # the black half is not
+    assert (folder / "spread.png").is_file() == (samples > 1)
