@@ -152,20 +152,20 @@ class Restorer:
     def samples(self) -> int:
         return self.recipe.schedule.ensemble.samples
 
-    def frame_codes(self, batch: int) -> list[int] | None:
-        """The transform of each row of a K-fold batch (image-major), or None when there are none."""
-        ensemble = self.recipe.schedule.ensemble
-        count = TRANSFORM_COUNT[ensemble.transforms]
+    def frame_codes(self) -> list[int] | None:
+        """The transform of each sample slot 0…K−1 of an ensemble, or None when there are none."""
+        count = TRANSFORM_COUNT[self.recipe.schedule.ensemble.transforms]
         if self.samples == 1 or count == 1:
             return None
-        return [(row % self.samples) % count for row in range(batch)]
+        return [k % count for k in range(self.samples)]
 
     def render(self, styles: torch.Tensor, codes: list[int] | None, precision: str = "float32") -> torch.Tensor:
-        """G's images for `styles`, each row put in its sample's frame (see `frame_codes`)."""
+        """G's images for `styles`; in a K-fold batch (image-major) sample k is put in frame `codes[k]`."""
         images = render(self.G, styles, precision)
         if codes is None:
             return images
-        return torch.stack([dihedral(image, code) for image, code in zip(images, codes)])
+        folded = images.reshape(-1, len(codes), *images.shape[1:])
+        return torch.stack([dihedral(folded[:, k], code) for k, code in enumerate(codes)], 1).flatten(0, 1)
 
     def start_styles(self, keys: Sequence[ImageKey]) -> torch.Tensor | None:
         """W+ starting styles for an ensemble's K-fold batch: sample 0 at w_avg, sample k at
@@ -173,15 +173,14 @@ class Restorer:
         samples, G = self.samples, self.G
         if samples == 1:
             return None
-        w_avg = G.mapping.w_avg.detach().float().reshape(1, -1)
+        w_avg = G.mapping.w_avg.detach().float().reshape(1, -1).to(self.device)
         psi = self.recipe.schedule.ensemble.truncation
         zs = torch.stack([torch.randn(G.z_dim, generator=torch_generator(key.seed, key.image_id, f"ensemble/{k}"))
                           for key in keys for k in range(samples)]).to(self.device)
         labels = torch.zeros(zs.shape[0], G.c_dim, device=self.device) if G.c_dim else None
         with torch.no_grad():
-            ws = G.mapping(zs, labels)[:, 0].float()
-        ws = w_avg.to(self.device) + psi * (ws - w_avg.to(self.device))
-        ws[::samples] = w_avg.to(self.device)
+            ws = w_avg + psi * (G.mapping(zs, labels)[:, 0].float() - w_avg)
+        ws[::samples] = w_avg
         return ws.unsqueeze(1).repeat(1, G.num_ws, 1)
 
     def restore(self, target: torch.Tensor, operator: DegradationOperator, keys: Sequence[ImageKey],
@@ -202,7 +201,7 @@ class Restorer:
                   styles: torch.Tensor | None, keep_phases: bool, on_step: StepCallback | None) -> Restoration:
         """Run the phases on a batch (one latent per row of `target`), starting from `styles` or w_avg."""
         G, batch = self.G, target.shape[0]
-        codes = self.frame_codes(batch)
+        codes = self.frame_codes()
         operator = operator.to(self.device)
         target = target.to(self.device)
         mask = operator.mask.to(self.device) if operator.mask is not None else None
