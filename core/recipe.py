@@ -82,6 +82,31 @@ class Schedule(Strict):
     ensemble: Ensemble = Field(default_factory=Ensemble)
 
 
+class ScheduleOverride(Strict):
+    """A task's changes to `schedule`: the keys given replace the recipe's, `ensemble` key by key."""
+
+    lr_scale: float | None = Field(None, gt=0)
+    phases: list[Phase] | None = Field(None, min_length=1)
+    ensemble: Ensemble | None = None
+
+    def applied_to(self, schedule: Schedule) -> Schedule:
+        update: dict[str, Any] = {name: getattr(self, name) for name in self.model_fields_set - {"ensemble"}}
+        if self.ensemble is not None:
+            given = {name: getattr(self.ensemble, name) for name in self.ensemble.model_fields_set}
+            update["ensemble"] = schedule.ensemble.model_copy(update=given)
+        return schedule.model_copy(update=update)
+
+
+class TaskSpec(DegradationSpec):
+    """An entry of `tasks:`: a degradation, optionally with its own schedule changes."""
+
+    schedule: ScheduleOverride | None = None
+
+    @property
+    def degradation(self) -> DegradationSpec:
+        return DegradationSpec(task=self.task, level=self.level, params=self.params)
+
+
 class Inputs(Strict):
     """`benchmark`: clean images degraded by the true operator; `restore`: degraded photos."""
 
@@ -114,8 +139,9 @@ class Recipe(Strict):
     generator: ComponentSpec
     schedule: Schedule
     degradation: DegradationSpec | list[DegradationSpec] | None = None
-    tasks: list[DegradationSpec | list[DegradationSpec]] | None = Field(
-        None, min_length=1, description="Run the recipe once per degradation (instead of `degradation`).")
+    tasks: list[TaskSpec | list[DegradationSpec]] | None = Field(
+        None, min_length=1, description="Run the recipe once per degradation (instead of `degradation`); "
+                                        "a single-stage entry may change the schedule for itself.")
     losses: list[LossSpec] = Field(min_length=1)
     inputs: Inputs
     outputs: Outputs = Field(default_factory=Outputs)
@@ -134,8 +160,12 @@ class Recipe(Strict):
         return self
 
     def for_task(self, index: int) -> "Recipe":
-        """This recipe with `degradation` set to `tasks[index]`."""
-        return self.model_copy(update={"degradation": self.tasks[index], "tasks": None})
+        """This recipe with `degradation` set to `tasks[index]` and that task's schedule changes applied."""
+        spec = self.tasks[index]
+        if isinstance(spec, list):
+            return self.model_copy(update={"degradation": spec, "tasks": None})
+        schedule = spec.schedule.applied_to(self.schedule) if spec.schedule is not None else self.schedule
+        return self.model_copy(update={"degradation": spec.degradation, "tasks": None, "schedule": schedule})
 
     @property
     def task_names(self) -> list[str]:
@@ -227,11 +257,15 @@ def parse_recipe(data: Any, registry: Registry | None = None) -> Recipe:
 def check_components(recipe: Recipe, registry: Registry) -> None:
     """Every named component exists and its parameters pass its own model."""
     registry.validate_params("generator", recipe.generator.type, recipe.generator.params, "generator")
-    for i, phase in enumerate(recipe.schedule.phases):
-        base = f"schedule.phases[{i}]"
-        registry.get("latent_space", phase.space, f"{base}.space")
-        registry.validate_params("latent_space", phase.space, phase.space_params, f"{base}.space")
-        registry.validate_params("optimizer", phase.optimizer.type, phase.optimizer.params, f"{base}.optimizer")
+    schedules = [("schedule", recipe.schedule)] + [
+        (f"tasks[{i}].schedule", spec.schedule) for i, spec in enumerate(recipe.tasks or [])
+        if isinstance(spec, TaskSpec) and spec.schedule is not None and spec.schedule.phases is not None]
+    for where, schedule in schedules:
+        for i, phase in enumerate(schedule.phases):
+            base = f"{where}.phases[{i}]"
+            registry.get("latent_space", phase.space, f"{base}.space")
+            registry.validate_params("latent_space", phase.space, phase.space_params, f"{base}.space")
+            registry.validate_params("optimizer", phase.optimizer.type, phase.optimizer.params, f"{base}.optimizer")
     variants = [("degradation", recipe.degradation)] if recipe.tasks is None else [
         (f"tasks[{i}]", spec) for i, spec in enumerate(recipe.tasks)]
     for base, spec in variants:

@@ -262,3 +262,21 @@ def test_restore_mode_honours_a_user_mask(tmp_path, samples):
     assert (restored - clean)[:, :, :16].abs().mean().item() < 0.1  # the known half is fitted
     assert restored[:, :, 16:].mean().item() > 0.6 * clean[:, :, 16:].mean().item()  # the black half is not
     assert (folder / "spread.png").is_file() == (samples > 1)
+
+
+def test_a_task_can_change_the_schedule_for_itself(images, tmp_path):
+    recipe = recipe_dict(images, tmp_path / "multi", losses=[{"type": "consistency"}], batch_size=3)
+    del recipe["degradation"]
+    recipe["schedule"]["ensemble"] = {"samples": 2, "transforms": "flips"}
+    recipe["tasks"] = [{"task": "inpainting", "level": "M", "schedule": {"ensemble": {"samples": 3}}},
+                       {"task": "inpainting", "level": "S",
+                        "schedule": {"ensemble": {"samples": 1}, "phases": [{"space": "w+", "steps": 2, "lr": 0.05}]}},
+                       {"task": "denoising", "level": "M"}]
+    run(recipe)
+    shapes = {task: torch.load(tmp_path / "multi" / task / "images" / "img0" / "styles.pt").shape
+              for task in ("inpainting-M", "inpainting-S", "denoising-M")}
+    assert shapes["inpainting-M"][:2] == (1, 3) and shapes["denoising-M"][:2] == (1, 2)
+    assert shapes["inpainting-S"] == (1, 8, 32)  # one W+ code: the tiny generator's 8 style inputs
+    manifest = json.loads((tmp_path / "multi" / "inpainting-M" / "manifest.json").read_text())
+    assert manifest["recipe"]["schedule"]["ensemble"] == {"samples": 3, "truncation": 0.7, "transforms": "flips"}
+    assert [p["space"] for p in manifest["recipe"]["schedule"]["phases"]] == ["w", "w+", "w++"]
