@@ -16,7 +16,7 @@ from restorefw.loss import Loss
 from restorefw.optimizer import Optimizer
 from restorefw.recipe import Recipe
 from restorefw.registry import Registry
-from restorefw.seeding import torch_generator
+from restorefw.seeding import derive_seed, torch_generator
 
 
 class Identity(DegradationOperator):
@@ -161,7 +161,11 @@ class Restorer:
 
     def render(self, styles: torch.Tensor, codes: list[int] | None, precision: str = "float32") -> torch.Tensor:
         """G's images for `styles`; in a K-fold batch (image-major) sample k is put in frame `codes[k]`."""
-        images = render(self.G, styles, precision)
+        return self.frame(render(self.G, styles, precision), codes)
+
+    @staticmethod
+    def frame(images: torch.Tensor, codes: list[int] | None) -> torch.Tensor:
+        """A K-fold batch (image-major) with sample k put in frame `codes[k]`."""
         if codes is None:
             return images
         folded = images.reshape(-1, len(codes), *images.shape[1:])
@@ -249,8 +253,26 @@ class Restorer:
                 with torch.no_grad():
                     phase_images[plan.name] = self.render(styles, codes).clamp(0, 1).cpu()
         with torch.no_grad():
-            restored = self.render(styles, codes).clamp(0, 1)
+            restored = self.final_render(styles, codes, keys)
         return Restoration(restored.cpu(), styles.cpu(), phase_images, log, failures)
+
+    def final_render(self, styles: torch.Tensor, codes: list[int] | None, keys: Sequence[ImageKey]) -> torch.Tensor:
+        """The restored images: G's constant noise, or the mean over `ensemble.noise_draws` noise draws, each
+        seeded by (seed, image id, sample slot, draw) so that a row's result does not depend on its batch."""
+        draws = self.recipe.schedule.ensemble.noise_draws
+        if draws == 0:
+            return self.render(styles, codes).clamp(0, 1)
+        devices = [self.device] if self.device.type == "cuda" else []
+        total = torch.zeros(styles.shape[0], self.G.img_channels, self.G.img_resolution, self.G.img_resolution,
+                            device=self.device)
+        for draw in range(draws):
+            rows = []
+            for row, key in enumerate(keys):
+                with torch.random.fork_rng(devices=devices):
+                    torch.manual_seed(derive_seed(key.seed, key.image_id, f"noise/{row % self.samples}/{draw}"))
+                    rows.append((self.G.synthesis(styles[row:row + 1], noise_mode="random") + 1) / 2)
+            total += self.frame(torch.cat(rows), codes).clamp(0, 1)
+        return total / draws
 
     @staticmethod
     def _record(log, phase: str, names: list[str], history: torch.Tensor) -> None:

@@ -74,6 +74,10 @@ class Ensemble(Strict):
     transforms: Literal["none", "flips", "dihedral"] = Field(
         "none", description="sample k's image is T_k(G(w_k)), T_k cycling over the identity and the flips (4) or "
                             "the 8 flips/rotations: a prior symmetrised for orientation-free domains (aerial views)")
+    noise_draws: int = Field(
+        0, ge=0, description="render each sample as the mean of this many seeded draws of G's noise inputs instead of "
+                             "the constant noise it was fitted with (averages out the stochastic detail the target "
+                             "cannot determine); 0: the constant noise")
 
 
 class Schedule(Strict):
