@@ -27,6 +27,24 @@ def read_done(root: Path, image_id: str) -> dict[str, Any]:
     return json.loads((image_dir(root, image_id) / DONE).read_text())
 
 
+RESUME_INDIFFERENT = {"name", "description", "requires", "outputs", "batch_size", "inputs.limit"}
+
+
+def recipe_changes(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted paths where two dumped recipes differ in anything that changes an image's result."""
+    changes = []
+    for key in sorted(set(before) | set(after), key=str):
+        path = f"{prefix}{key}"
+        if path in RESUME_INDIFFERENT:
+            continue
+        a, b = before.get(key), after.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes += recipe_changes(a, b, f"{path}.")
+        elif a != b:
+            changes.append(path)
+    return changes
+
+
 def naive_baseline(target: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """The target upsampled bicubically to `size`, or as is when it already has that size."""
     if tuple(target.shape[-2:]) == tuple(size):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import sys
 import time
@@ -19,7 +20,8 @@ from restorefw.errors import RecipeError, RestoreError, UserError, WorkError
 from restorefw.evaluation import build_metrics, paired_scores, set_scores
 from restorefw.imageio import atomic_write_json, read_image, write_png
 from restorefw.inputs import InputImage, resolve_inputs
-from restorefw.outputs import image_dir, is_done, naive_baseline, read_done, write_done, write_grid
+from restorefw.outputs import (image_dir, is_done, naive_baseline, read_done, recipe_changes, write_done,
+                               write_grid)
 from restorefw.generator import GeneratorNetwork
 from restorefw.plugins import PluginSet
 from restorefw.progress import Progress
@@ -160,7 +162,10 @@ class RecipeRun:
     def execute(self) -> dict[str, Any]:
         self.prepare()
         self.out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(self.out / "manifest.json", self.manifest())
+        manifest = self.manifest()
+        if not self.force:
+            self.refuse_stale_results(manifest["recipe"])
+        atomic_write_json(self.out / "manifest.json", manifest)
         todo = [item for item in self.images if self.force or not is_done(self.out, item.image_id)]
         skipped = len(self.images) - len(todo)
         if skipped and not self.quiet:
@@ -186,6 +191,24 @@ class RecipeRun:
             raise WorkError(f"{len(problems)} image(s) could not be restored (listed above); the others are in "
                             f"{self.out}.")
         return results
+
+    def refuse_stale_results(self, recipe: dict[str, Any]) -> None:
+        """Resuming must not mix finished images of another recipe with this one's."""
+        finished = [item.image_id for item in self.images if is_done(self.out, item.image_id)]
+        previous = self.out / "manifest.json"
+        if not finished or not previous.is_file():
+            return
+        try:
+            before = json.loads(previous.read_text())["recipe"]
+        except (OSError, ValueError, KeyError, TypeError):
+            before = {}
+        changes = recipe_changes(before, recipe)
+        if changes:
+            shown = ", ".join(changes[:5]) + (f" and {len(changes) - 5} more" if len(changes) > 5 else "")
+            raise UserError(
+                f"{self.out} holds {len(finished)} finished image(s) made with a different recipe (changed: {shown}); "
+                "resuming would mix their results with this recipe's. Rerun with --force to redo them, or set "
+                "`outputs.dir` to a new folder.")
 
     def restore_chunk(self, chunk: Sequence[InputImage], progress: "Progress",
                       keep: frozenset[str] | set[str] = frozenset()) -> list[str]:

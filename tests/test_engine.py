@@ -10,6 +10,7 @@ import torch
 import yaml
 
 from restorefw.engine import dihedral, render
+from restorefw.errors import UserError
 from restorefw.imageio import read_image, write_png
 from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
@@ -278,7 +279,8 @@ def test_a_task_can_change_the_schedule_for_itself(images, tmp_path):
     assert shapes["inpainting-M"][:2] == (1, 3) and shapes["denoising-M"][:2] == (1, 2)
     assert shapes["inpainting-S"] == (1, 8, 32)  # one W+ code: the tiny generator's 8 style inputs
     manifest = json.loads((tmp_path / "multi" / "inpainting-M" / "manifest.json").read_text())
-    assert manifest["recipe"]["schedule"]["ensemble"] == {"samples": 3, "truncation": 0.7, "transforms": "flips"}
+    assert manifest["recipe"]["schedule"]["ensemble"] == {"samples": 3, "truncation": 0.7, "transforms": "flips",
+                                                          "noise_draws": 0}
     assert [p["space"] for p in manifest["recipe"]["schedule"]["phases"]] == ["w", "w+", "w++"]
 
 
@@ -303,3 +305,19 @@ def test_noise_draws_render_the_mean_over_seeded_noise_whatever_the_batch(images
         assert (outputs["const"][image_id] - const).abs().max().item() <= 1 / 255 + 1e-6
         assert (outputs["b3"][image_id] - const).abs().mean().item() > 1e-3
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_resuming_with_a_changed_recipe_is_refused_and_force_redoes(images, tmp_path):
+    out = tmp_path / "out"
+    run(recipe_dict(images, out))
+    stamp = (out / "images" / "img0" / "done.json").stat().st_mtime_ns
+    run(recipe_dict(images, out, batch_size=3))  # batches do not change results: resumes
+    assert (out / "images" / "img0" / "done.json").stat().st_mtime_ns == stamp
+    changed = recipe_dict(images, out)
+    changed["schedule"]["phases"][0]["lr"] = 0.2
+    with pytest.raises(UserError, match=r"3 finished image\(s\).*changed: schedule\.phases.*--force"):
+        run(changed)
+    assert (out / "images" / "img0" / "done.json").stat().st_mtime_ns == stamp
+    run(changed, force=True)
+    assert (out / "images" / "img0" / "done.json").stat().st_mtime_ns != stamp
+    assert json.loads((out / "manifest.json").read_text())["recipe"]["schedule"]["phases"][0]["lr"] == 0.2
