@@ -339,7 +339,7 @@ def print_task_summary(by_task: dict[str, dict[str, Any]]) -> None:
 
     names = sorted({n for r in by_task.values() for n in r.get("mean", {}).get("restored", {})})
     table = Table(title="restored vs naive baseline (means over images)")
-    table.add_column("task")
+    table.add_column("task", no_wrap=True)
     for name in names:
         table.add_column(f"{name} restored", justify="right")
         table.add_column(f"{name} baseline", justify="right")
