@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
 from restorefw.errors import RecipeError
 from restorefw.registry import Registry
@@ -93,8 +93,18 @@ class ScheduleOverride(Strict):
     phases: list[Phase] | None = Field(None, min_length=1)
     ensemble: Ensemble | None = None
 
+    @model_serializer(mode="wrap")
+    def _only_given(self, handler: Any) -> dict[str, Any]:
+        """Dump only the keys written (so a dumped recipe, e.g. a manifest's, parses to the same schedules)."""
+        data = handler(self)
+        given = {name: data[name] for name in self.model_fields_set if data[name] is not None}
+        if "ensemble" in given:
+            given["ensemble"] = {name: given["ensemble"][name] for name in self.ensemble.model_fields_set}
+        return given
+
     def applied_to(self, schedule: Schedule) -> Schedule:
-        update: dict[str, Any] = {name: getattr(self, name) for name in self.model_fields_set - {"ensemble"}}
+        update: dict[str, Any] = {name: getattr(self, name) for name in self.model_fields_set - {"ensemble"}
+                                  if getattr(self, name) is not None}
         if self.ensemble is not None:
             given = {name: getattr(self.ensemble, name) for name in self.ensemble.model_fields_set}
             update["ensemble"] = schedule.ensemble.model_copy(update=given)

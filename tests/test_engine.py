@@ -282,6 +282,9 @@ def test_a_task_can_change_the_schedule_for_itself(images, tmp_path):
     assert manifest["recipe"]["schedule"]["ensemble"] == {"samples": 3, "truncation": 0.7, "transforms": "flips",
                                                           "noise_draws": 0}
     assert [p["space"] for p in manifest["recipe"]["schedule"]["phases"]] == ["w", "w+", "w++"]
+    reparsed = parse_recipe(parse_recipe(recipe).model_dump(mode="json"))  # a dumped recipe means the same
+    assert [reparsed.for_task(i).schedule for i in range(3)] == [parse_recipe(recipe).for_task(i).schedule
+                                                                  for i in range(3)]
 
 
 TRAINED_PRIOR = {"type": "stylegan2-ada", "params": {"checkpoint": "builtin:aerial32"}}  # non-zero noise strengths
