@@ -13,7 +13,9 @@ class GeneratorNetwork(Protocol):
     """What the engine needs of a loaded generator (StyleGAN2-ADA's G_ema interface).
 
     `synthesis(ws, noise_mode)` accepts W+ styles `[B, num_ws, w_dim]` and filter-wise W++
-    styles `[B, num_ws, K, w_dim]` and returns images in [-1, 1] (unclamped), NCHW.
+    styles `[B, num_ws, K, w_dim]` and returns images in [-1, 1] (unclamped), NCHW. `noise_mode` is
+    "const" (fixed noise inputs), "random" (drawn from torch's global generator; `ensemble.noise_draws`
+    seeds it per image) or "none".
     """
 
     z_dim: int
