@@ -198,11 +198,7 @@ class RecipeRun:
         previous = self.out / "manifest.json"
         if not finished or not previous.is_file():
             return
-        try:
-            before = json.loads(previous.read_text())["recipe"]
-        except (OSError, ValueError, KeyError, TypeError):
-            before = {}
-        changes = recipe_changes(before, recipe)
+        changes = recipe_changes(recorded_recipe(previous), recipe)
         if changes:
             shown = ", ".join(changes[:5]) + (f" and {len(changes) - 5} more" if len(changes) > 5 else "")
             raise UserError(
@@ -305,6 +301,18 @@ class RecipeRun:
         }
         atomic_write_json(self.out / "results.json", results)
         return results
+
+
+def recorded_recipe(manifest: Path) -> dict[str, Any]:
+    """The recipe a run folder's manifest records, with this version's defaults filled in ({} if unreadable)."""
+    try:
+        recorded = json.loads(manifest.read_text())["recipe"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    try:
+        return Recipe.model_validate(recorded).model_dump(mode="json")
+    except ValueError:
+        return recorded if isinstance(recorded, dict) else {}
 
 
 def print_summary(results: dict[str, Any]) -> None:
