@@ -296,10 +296,11 @@ def test_noise_draws_render_the_mean_over_seeded_noise_whatever_the_batch(images
     for name, batch, draws in (("b3", 3, 3), ("b1", 1, 3), ("const", 3, 0)):
         recipe = recipe_dict(images, tmp_path / name, batch_size=batch, generator=TRAINED_PRIOR, **base)
         recipe["schedule"]["ensemble"] = {"samples": 2, "noise_draws": draws}
+        state = torch.random.get_rng_state()
         run(recipe)
+        assert torch.equal(torch.random.get_rng_state(), state)  # the draws leave torch's global RNG alone
         outputs[name] = {i: read_image(tmp_path / name / "images" / i / "restored.png", 3) for i in ("img0", "img2")}
     G = load_generator(parse_recipe(recipe), load_plugins().registry, torch.device("cpu"))
-    state = torch.random.get_rng_state()
     for image_id in ("img0", "img2"):
         assert torch.equal(outputs["b3"][image_id], outputs["b1"][image_id])
         styles = torch.load(tmp_path / "const" / "images" / image_id / "styles.pt")[0]
@@ -307,7 +308,6 @@ def test_noise_draws_render_the_mean_over_seeded_noise_whatever_the_batch(images
             const = render(G, styles).clamp(0, 1).mean(0)
         assert (outputs["const"][image_id] - const).abs().max().item() <= 1 / 255 + 1e-6
         assert (outputs["b3"][image_id] - const).abs().mean().item() > 1e-3
-    assert torch.equal(torch.random.get_rng_state(), state)
 
 
 def test_resuming_with_a_changed_recipe_is_refused_and_force_redoes(images, tmp_path):
