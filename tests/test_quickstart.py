@@ -35,3 +35,6 @@ def test_quickstart_runs_end_to_end(tmp_path):
         assert task_results["images"] == 2
         assert (tmp_path / task / "images" / "aerial_test_000000" / "grid.png").is_file()
     assert json.loads((tmp_path / "results.json").read_text())["tasks"].keys() == results["tasks"].keys()
+    draws = {task: json.loads((tmp_path / task / "manifest.json").read_text())["recipe"]["schedule"]["ensemble"]
+             ["noise_draws"] for task in results["tasks"]}
+    assert draws == {"upsampling-M": 16, "denoising-M": 0, "deartifacting-M": 0, "inpainting-M": 0}
