@@ -262,17 +262,20 @@ class Restorer:
         draws = self.recipe.schedule.ensemble.noise_draws
         if draws == 0:
             return self.render(styles, codes).clamp(0, 1)
-        devices = [self.device] if self.device.type == "cuda" else []
-        total = torch.zeros(styles.shape[0], self.G.img_channels, self.G.img_resolution, self.G.img_resolution,
-                            device=self.device)
-        for draw in range(draws):
-            rows = []
-            for row, key in enumerate(keys):
-                with torch.random.fork_rng(devices=devices):
-                    torch.manual_seed(derive_seed(key.seed, key.image_id, f"noise/{row % self.samples}/{draw}"))
-                    rows.append((self.G.synthesis(styles[row:row + 1], noise_mode="random") + 1) / 2)
-            total += self.frame(torch.cat(rows), codes).clamp(0, 1)
+        total = self.frame(self.noise_draw(styles, keys, 0), codes).clamp(0, 1)
+        for draw in range(1, draws):
+            total += self.frame(self.noise_draw(styles, keys, draw), codes).clamp(0, 1)
         return total / draws
+
+    def noise_draw(self, styles: torch.Tensor, keys: Sequence[ImageKey], draw: int) -> torch.Tensor:
+        """G's images for `styles` with random noise inputs, row by row from seeded, forked RNG states."""
+        devices = [self.device] if self.device.type == "cuda" else []
+        rows = []
+        for row, key in enumerate(keys):
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(derive_seed(key.seed, key.image_id, f"noise/{row % self.samples}/{draw}"))
+                rows.append((self.G.synthesis(styles[row:row + 1], noise_mode="random") + 1) / 2)
+        return torch.cat(rows)
 
     @staticmethod
     def _record(log, phase: str, names: list[str], history: torch.Tensor) -> None:

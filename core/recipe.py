@@ -103,12 +103,9 @@ class ScheduleOverride(Strict):
         return given
 
     def applied_to(self, schedule: Schedule) -> Schedule:
-        update: dict[str, Any] = {name: getattr(self, name) for name in self.model_fields_set - {"ensemble"}
-                                  if getattr(self, name) is not None}
-        if self.ensemble is not None:
-            given = {name: getattr(self.ensemble, name) for name in self.ensemble.model_fields_set}
-            update["ensemble"] = schedule.ensemble.model_copy(update=given)
-        return schedule.model_copy(update=update)
+        merged, given = schedule.model_dump(), self.model_dump()
+        merged["ensemble"].update(given.pop("ensemble", {}))
+        return Schedule.model_validate({**merged, **given})
 
 
 class TaskSpec(DegradationSpec):
