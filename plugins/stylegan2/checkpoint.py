@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,6 +20,7 @@ from typing import Any
 import torch
 
 from restorefw.errors import UserError
+from restorefw.imageio import temp_file_beside
 from restorefw_plugins.stylegan2.network import Generator
 from restorefw_plugins.stylegan2.pickle_loader import CheckpointData, read_checkpoint
 
@@ -66,7 +66,7 @@ def _url_file_name(url: str, sha256: str) -> str:
 def _download(url: str, dest: Path, timeout: float = 60.0) -> None:
     """Stream `url` into `dest` (written atomically)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    fd, tmp = temp_file_beside(dest, ".part")
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             for chunk in iter(lambda: response.read(1 << 20), b""):
@@ -221,10 +221,12 @@ def save_safetensors(G: Generator, path: str | Path, extra_metadata: dict[str, A
         metadata[str(key)] = value if isinstance(value, str) else json.dumps(value)
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous().clone() for k, v in G.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    fd, tmp = temp_file_beside(path)
+    umask_mode = os.fstat(fd).st_mode & 0o777
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=metadata)
+        os.chmod(tmp, umask_mode)  # safetensors recreates the file as 0600
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from restorefw.errors import UserError
+from restorefw.imageio import temp_file_beside
 
 STATE_FORMAT = "restorefw-train-state/1"
 
@@ -39,10 +39,12 @@ def atomic_save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: 
     """safetensors file written to a temporary name, fsynced, then renamed over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temp_file_beside(path)
+    umask_mode = os.fstat(fd).st_mode & 0o777
     os.close(fd)
     try:
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, metadata=metadata)
+        os.chmod(tmp, umask_mode)  # safetensors recreates the file as 0600
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
