@@ -108,10 +108,11 @@ class Deartifacting(SingleTask):
 
         level: L.Level | None = None
         quality: int | None = Field(None, ge=1, le=100)
-        stand_in: Literal["jpeg", "identity"] = Field(
-            "jpeg", description="f̂: the differentiable JPEG (RUSIR), or the identity, which fits G(w) to the decoded "
-                                "JPEG itself so that only what the prior can render survives (GAN-projection "
-                                "artifact removal; pulls toward the quantisation cells' centres)")
+        stand_in: Literal["jpeg", "rusir-jpeg", "identity"] = Field(
+            "jpeg", description="f̂: the differentiable JPEG as libjpeg decodes, RUSIR's variant of it (tables "
+                                "transposed, nearest chroma upsampling, no clamp), or the identity, which fits G(w) "
+                                "to the decoded JPEG itself so that only what the prior can render survives "
+                                "(GAN-projection artifact removal; pulls toward the quantisation cells' centres)")
 
     def build(self, shape: Shape, keys: list[ImageKey], device: torch.device, stage: str) -> DegradationOperator:
         if shape[1] not in (1, 3):

@@ -101,10 +101,13 @@ def block_codec(plane: torch.Tensor, table: torch.Tensor,
 
 
 def diff_jpeg(x: torch.Tensor, quality: int, transpose_tables: bool = False,
-              rounding: Callable[[torch.Tensor], torch.Tensor] = surrogate_round) -> torch.Tensor:
-    """Differentiable JPEG round trip of `x` ([B,1|3,H,W] in [0,1]) at `quality`, clamped to [0,1].
+              rounding: Callable[[torch.Tensor], torch.Tensor] = surrogate_round,
+              chroma_upsampling: str = "bilinear", clamp: bool = True) -> torch.Tensor:
+    """Differentiable JPEG round trip of `x` ([B,1|3,H,W] in [0,1]) at `quality`.
 
-    `transpose_tables=True` reproduces RUSIR's bug (tables applied transposed) for comparison only.
+    The defaults follow libjpeg. RUSIR's DiffJPEG differs in three ways, each selectable for
+    reproducing it: tables applied transposed (`transpose_tables=True`), chroma upsampled by
+    repetition (`chroma_upsampling="nearest"`) and no final clamp to [0,1] (`clamp=False`).
     """
     channels, h, w = x.shape[1], x.shape[-2], x.shape[-1]
     luma = torch.as_tensor(quant_table(quality), dtype=x.dtype, device=x.device)
@@ -112,8 +115,8 @@ def diff_jpeg(x: torch.Tensor, quality: int, transpose_tables: bool = False,
     if transpose_tables:
         luma, chroma = luma.T.contiguous(), chroma.T.contiguous()
     if channels == 1:
-        out = block_codec(_pad_to(x * 255.0, 8), luma, rounding)[..., :h, :w]
-        return out.div(255.0).clamp(0.0, 1.0)
+        out = block_codec(_pad_to(x * 255.0, 8), luma, rounding)[..., :h, :w].div(255.0)
+        return out.clamp(0.0, 1.0) if clamp else out
     if channels != 3:
         raise ValueError(f"JPEG needs 1 or 3 channels, got {channels}")
     ycc = rgb_to_ycbcr(_pad_to(x * 255.0, 16))
@@ -121,8 +124,17 @@ def diff_jpeg(x: torch.Tensor, quality: int, transpose_tables: bool = False,
     c = F.avg_pool2d(ycc[:, 1:], 2)
     c = torch.cat([block_codec(c[:, i:i + 1], chroma, rounding) for i in range(2)], 1)
     c = c[..., :(h + 1) // 2, :(w + 1) // 2]
-    c = F.interpolate(c, scale_factor=2, mode="bilinear", align_corners=False)[..., :h, :w]
-    return ycbcr_to_rgb(torch.cat((y, c), 1)).div(255.0).clamp(0.0, 1.0)
+    if chroma_upsampling == "nearest":
+        c = c.repeat_interleave(2, -2).repeat_interleave(2, -1)[..., :h, :w]
+    else:
+        c = F.interpolate(c, scale_factor=2, mode="bilinear", align_corners=False)[..., :h, :w]
+    out = ycbcr_to_rgb(torch.cat((y, c), 1)).div(255.0)
+    return out.clamp(0.0, 1.0) if clamp else out
+
+
+def rusir_diff_jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
+    """RUSIR's f̂ exactly: transposed tables, nearest chroma upsampling, no clamp."""
+    return diff_jpeg(x, quality, transpose_tables=True, chroma_upsampling="nearest", clamp=False)
 
 
 def to_pil_image(image: torch.Tensor) -> Image.Image:

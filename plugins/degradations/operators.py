@@ -17,7 +17,7 @@ from PIL import Image
 from restorefw.degradation import DegradationOperator, ImageKey
 from restorefw.imageio import quantize_8bit
 from restorefw.seeding import torch_generator
-from restorefw_plugins.degradations.jpeg import diff_jpeg, from_pil_image, pil_jpeg, to_pil_image
+from restorefw_plugins.degradations.jpeg import diff_jpeg, from_pil_image, pil_jpeg, rusir_diff_jpeg, to_pil_image
 from restorefw_plugins.degradations.surrogates import surrogate_clamp
 
 PIL_FILTERS = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
@@ -113,7 +113,8 @@ class DenoisingOperator(DegradationOperator):
 
 class DeartifactingOperator(DegradationOperator):
     """JPEG at `quality`: true = PIL (4:2:0), f̂ = differentiable JPEG with the same tables
-    (`stand_in="jpeg"`) or the identity (`"identity"`: G(w) is fitted to the decoded JPEG)."""
+    (`stand_in="jpeg"`), RUSIR's variant of it (`"rusir-jpeg"`) or the identity (`"identity"`:
+    G(w) is fitted to the decoded JPEG)."""
 
     def __init__(self, quality: int, stand_in: str = "jpeg") -> None:
         super().__init__()
@@ -126,6 +127,8 @@ class DeartifactingOperator(DegradationOperator):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stand_in == "identity":
             return x
+        if self.stand_in == "rusir-jpeg":
+            return rusir_diff_jpeg(x, self.quality)
         return diff_jpeg(x, self.quality)
 
 
