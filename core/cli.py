@@ -100,8 +100,10 @@ def plugins_command(as_json: bool, show_all: bool) -> None:
         for info in shown:
             row = info.as_dict()
             row["loaded"] = info in plugins.plugins and not info.error
+            row["skipped"] = info.skipped_because
             rows.append(row)
-        click.echo(json.dumps({"version": restorefw.__version__, "plugins": rows}, indent=2))
+        click.echo(json.dumps({"version": restorefw.__version__, "plugins": rows,
+                               "conflicts": plugins.conflict_messages()}, indent=2))
         return
     for info in shown:
         state = "FAILED" if info.error else ("skipped" if info not in plugins.plugins else "ok")
@@ -110,6 +112,10 @@ def plugins_command(as_json: bool, show_all: bool) -> None:
             click.echo(f"    {kind}: {', '.join(sorted(names))}")
         if info.error:
             click.echo(f"    error: {info.error}")
+        if info.skipped_because:
+            click.echo(f"    skipped: {info.skipped_because}")
+    for message in plugins.conflict_messages():
+        click.echo(f"conflict: {message}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -138,3 +144,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 from restorefw import bench_cli  # noqa: E402,F401  (registers `bench` and `evaluate` on `cli`)
+from restorefw.generate import generate  # noqa: E402
+
+cli.add_command(generate)

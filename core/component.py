@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
+
+class RelativeToRecipe:
+    """Marks a `str` parameter as a file path: a relative value is resolved against the recipe's folder."""
+
+
+RecipePath = Annotated[str, RelativeToRecipe()]
+"""A parameter that is a file path but may also be a URL or `scheme:name` (left untouched). Fields
+typed `pathlib.Path` are resolved the same way without the marker."""
 
 
 class NoParams(BaseModel):
@@ -14,7 +23,11 @@ class NoParams(BaseModel):
 
 
 class Params(BaseModel):
-    """Base for component parameter models: unknown keys are errors, never silently ignored."""
+    """Base for component parameter models: unknown keys are errors, never silently ignored.
+
+    Fields typed `pathlib.Path` (or `RecipePath`) are file paths: the recipe layer resolves a relative
+    value against the recipe's folder before the component is built, so a recipe means the same
+    thing from every working directory."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 

@@ -8,6 +8,7 @@ from typing import ClassVar, Sequence
 import torch
 
 from restorefw.component import Component
+from restorefw.errors import PluginError
 
 
 @dataclass(frozen=True)
@@ -19,11 +20,21 @@ class ImageKey:
 
 
 class DegradationOperator(torch.nn.Module):
-    """A degradation realised for one batch: its random choices (filters, masks) are fixed.
+    """A degradation realised for one batch of B images of C channels and H×W pixels; its random
+    choices (filters, masks, noise seeds) are fixed by `Degradation.realize`.
 
-    `true(x)` degrades clean images in [0,1] into targets (ending with a clamp and an 8-bit round
-    trip); `forward(x)` is the differentiable f̂ used in the loss; `mask` is `[B,1,h,w]` at the
-    output resolution (1 = known) or None; `output_size(h, w)` is the target size.
+    - `true(x)`: x float32 `[B, C, H, W]` in [0, 1] (clean images, no gradient needed) → the targets,
+      float32 `[B, C', h, w]` in [0, 1] with (h, w) = `output_size(H, W)` and C' = `output_channels(C)`,
+      on x's device. Real-world stages should end with a clamp and an 8-bit round trip, as a file would.
+    - `forward(x)`: the differentiable stand-in f̂ used inside the loss. x is the generator's image
+      mapped to [0, 1] but not clamped (it may stray slightly outside); returns the same shape as
+      `true` and must carry gradients to x. Called once per optimisation step.
+    - `mask`: None, or float `[B, 1, h, w]` in [0, 1] at the output size, 1 = known pixel; losses
+      ignore unknown pixels. `set_mask(mask)` replaces it (restore mode passes the user's masks).
+    - `output_size(H, W)` and `output_channels(C)` default to the identity.
+
+    The engine checks once, before the first step, that the targets and f̂'s output have the shape
+    these methods announce and that targets lie in [0, 1].
     """
 
     mask: torch.Tensor | None = None
@@ -37,6 +48,9 @@ class DegradationOperator(torch.nn.Module):
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         return height, width
 
+    def output_channels(self, channels: int) -> int:
+        return channels
+
     def set_mask(self, mask: torch.Tensor) -> None:
         """Use `mask` (`[B,1,h,w]`, 1 = known, at the output size) as the known-pixel mask: restore
         mode gives the user's masks this way. Operators whose f̂ uses the mask must honour it."""
@@ -44,12 +58,44 @@ class DegradationOperator(torch.nn.Module):
 
 
 class Degradation(Component):
-    """A degradation task; `level` names a preset (XS, S, M, L, XL) of its explicit parameters."""
+    """A degradation task: `realize(shape, keys, device)` returns the `DegradationOperator` for a
+    batch, with every random choice drawn from `restorefw.seeding` with (key.seed, key.image_id,
+    a stage name of your own), so that a batch equals its images realised one by one.
+
+    Optional vocabulary, declared as class attributes and read by recipes and `restorefw bench`:
+    - `levels`: named presets, weakest first (e.g. ("low", "high")). Only a degradation that declares
+      levels accepts `level:` in a recipe; it receives it as the `level` field of its `Params`, which
+      must then have one. A degradation without levels never sees a `level` key.
+    - `letter`: one character naming the task in bench grids and combinations (e.g. "U" in "UN").
+    - `groups`: names of task groups this degradation belongs to (e.g. "single"), usable in bench grids.
+    - `order`: its place when bench spells a combination from letters (lower runs first).
+    """
 
     kind: ClassVar[str] = "degradation"
-    levels: ClassVar[Sequence[str]] = ("XS", "S", "M", "L", "XL")
+    levels: ClassVar[tuple[str, ...]] = ()
+    letter: ClassVar[str | None] = None
+    groups: ClassVar[tuple[str, ...]] = ()
+    order: ClassVar[float] = 100.0
 
     def realize(self, shape: tuple[int, int, int, int], keys: Sequence[ImageKey],
                 device: torch.device) -> DegradationOperator:
-        """Fix the random choices for a batch of images of `shape` (B, C, H, W)."""
+        """Fix the random choices for a batch of images of `shape` (B, C, H, W), one key per image."""
         raise NotImplementedError
+
+    @property
+    def label(self) -> str:
+        """How messages name this degradation."""
+        return self.name
+
+
+def check_output(y: object, expected: tuple[int, ...], who: str, what: str, in_unit_range: bool = False) -> None:
+    """Raise PluginError unless `y` is a floating tensor of shape `expected` (and in [0, 1] if asked)."""
+    if not isinstance(y, torch.Tensor) or tuple(y.shape) != tuple(expected):
+        got = list(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise PluginError(f"{who}: {what} returned {got}, but the degradation announces {list(expected)} "
+                          "(output_size and output_channels of its operator). Fix the plugin so that both agree.")
+    if not y.dtype.is_floating_point:
+        raise PluginError(f"{who}: {what} returned {y.dtype} values; it must return floating point images in [0, 1].")
+    if in_unit_range and y.numel() and (y.min() < 0 or y.max() > 1 or not torch.isfinite(y).all()):
+        raise PluginError(f"{who}: {what} returned values in [{y.min().item():.3g}, {y.max().item():.3g}]; "
+                          "targets must lie in [0, 1] (clamp them).")

@@ -222,11 +222,11 @@ class Restorer:
             history: list[torch.Tensor] = []
             for step in range(plan.steps):
                 x = operator(self.render(plan.space.to_styles(latent, G), codes, self.recipe.precision))
-                if x.shape[-2:] != target.shape[-2:]:
+                if x.shape != target.shape:
                     raise UserError(
-                        f"the degraded render is {tuple(x.shape[-2:])} but the target is "
-                        f"{tuple(target.shape[-2:])}; the degradation's size does not match the input "
-                        "images. Check `degradation` (e.g. the upsampling factor) against the image sizes.")
+                        f"the degraded render is {list(x.shape)} but the target is {list(target.shape)}; the "
+                        "degradation's f̂ output does not match its targets or the input images. Check `degradation` "
+                        "(e.g. the upsampling factor) against the image sizes, or fix the degradation plugin.")
                 total, terms = self.objective(x)
                 finite = torch.isfinite(total)
                 newly_bad = alive & ~finite

@@ -23,3 +23,17 @@ class Metric(Component):
 
     def over_sets(self, preds: Sequence[torch.Tensor], refs: Sequence[torch.Tensor]) -> float:
         raise NotImplementedError
+
+
+def like(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """`images` with `reference`'s channel count, so that paired metrics compare like with like: grey
+    images are repeated to colour, colour images become grey (ITU-R BT.601 luma)."""
+    have, want = images.shape[1], reference.shape[1]
+    if have == want:
+        return images
+    if have == 1:
+        return images.expand(-1, want, -1, -1).clone()
+    if have == 3 and want == 1:
+        weights = torch.tensor([0.299, 0.587, 0.114], dtype=images.dtype, device=images.device)
+        return (images * weights.reshape(1, 3, 1, 1)).sum(1, keepdim=True)
+    raise ValueError(f"cannot compare {have}-channel images with {want}-channel ones")

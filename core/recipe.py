@@ -10,7 +10,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
+from restorefw.composition import build_degradation
 from restorefw.errors import RecipeError
+from restorefw.recipe_paths import resolve_recipe_paths
 from restorefw.registry import Registry
 from restorefw.validation import _is_union_tag, describe_validation_error, join_path
 
@@ -46,7 +48,7 @@ class DegradationSpec(Strict):
     """A degradation task at a named level, with explicit parameters overriding the level's."""
 
     task: str
-    level: Literal["XS", "S", "M", "L", "XL"] | None = None
+    level: str | None = Field(None, description="a named preset; only for degradations that declare levels")
     params: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="before")
@@ -280,14 +282,7 @@ def check_components(recipe: Recipe, registry: Registry) -> None:
     variants = [("degradation", recipe.degradation)] if recipe.tasks is None else [
         (f"tasks[{i}]", spec) for i, spec in enumerate(recipe.tasks)]
     for base, spec in variants:
-        stages = [] if spec is None else spec if isinstance(spec, list) else [spec]
-        for i, stage in enumerate(stages):
-            path = f"{base}[{i}]" if isinstance(spec, list) else base
-            params = dict(stage.params)
-            if stage.level is not None:
-                params.setdefault("level", stage.level)
-            registry.get("degradation", stage.task, f"{path}.task")
-            registry.validate_params("degradation", stage.task, params, path)
+        build_degradation(spec, registry, base)
     for i, loss in enumerate(recipe.losses):
         registry.validate_params("loss", loss.type, loss.params, f"losses[{i}]")
     for i, metric in enumerate(recipe.metrics):
@@ -330,7 +325,8 @@ def read_yaml(path: Path, what: str = "recipe") -> tuple[Any, LineMap]:
 
 
 def load_recipe(path: str | Path, registry: Registry | None = None) -> Recipe:
-    """Read, parse and validate a recipe file; errors name the file, the YAML path and its line."""
+    """Read, parse and validate a recipe file; errors name the file, the YAML path and its line. With a
+    registry, relative file paths in component parameters are made absolute under the recipe's folder."""
     path = Path(path)
     data, lines = read_yaml(path)
     try:
@@ -338,4 +334,6 @@ def load_recipe(path: str | Path, registry: Registry | None = None) -> Recipe:
         check_requirements(recipe)
     except RecipeError as exc:
         raise exc.located(str(path), lines.line_of) from None
+    if registry is not None:
+        resolve_recipe_paths(recipe, registry, path.resolve().parent)
     return recipe

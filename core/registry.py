@@ -1,4 +1,9 @@
-"""The registry: every component contributed by every plugin, by kind and name."""
+"""The registry: every component contributed by every plugin, by kind and name.
+
+A name may be registered by several plugins; each provider stays reachable by its qualified name
+`<plugin>:<name>` (plugin = the entry-point name `restorefw plugins` shows), and the bare name is
+then ambiguous: using it is an error that names every provider.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,14 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ValidationError
 
 from restorefw.component import Component
+from restorefw.dataset import Dataset
+from restorefw.degradation import Degradation
 from restorefw.errors import PluginError, RecipeError
+from restorefw.generator import Generator
+from restorefw.latent import LatentSpace
+from restorefw.loss import Loss
+from restorefw.metric import Metric
+from restorefw.optimizer import Optimizer
 from restorefw.validation import describe_validation_error
 
 KINDS: dict[str, str] = {
@@ -21,6 +33,52 @@ KINDS: dict[str, str] = {
     "optimizer": "restorefw_optimizers",
     "dataset": "restorefw_datasets",
 }
+BASES: dict[str, type[Component]] = {
+    "generator": Generator, "latent_space": LatentSpace, "degradation": Degradation, "loss": Loss,
+    "metric": Metric, "optimizer": Optimizer, "dataset": Dataset,
+}
+SEPARATOR = ":"
+
+
+def split_qualified(name: str) -> tuple[str | None, str]:
+    """`plugin:name` → ("plugin", "name"); a bare `name` → (None, "name")."""
+    plugin, sep, bare = str(name).rpartition(SEPARATOR)
+    return (plugin, bare) if sep else (None, bare)
+
+
+def check_component(kind: str, cls: Any, plugin: str) -> None:
+    """Raise PluginError unless `cls` is a usable component class of `kind`."""
+    hook, base = KINDS[kind], BASES[kind]
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise PluginError(f"{hook} of plugin {plugin!r} returned {cls!r}, which is not a subclass of "
+                          f"{base.__module__}.{base.__name__}; return the component classes themselves.")
+    name = getattr(cls, "name", "")
+    if not isinstance(name, str) or not name.strip():
+        raise PluginError(f"plugin {plugin!r} returned {cls.__name__} as a {kind} without a `name`; set the class "
+                          "attribute `name` to the name recipes should use.")
+    if SEPARATOR in name or name != name.strip() or any(ch.isspace() for ch in name):
+        raise PluginError(f"plugin {plugin!r}: the {kind} name {name!r} may not contain spaces or "
+                          f"{SEPARATOR!r} ({SEPARATOR!r} separates a plugin from a name, as in `{plugin}:name`).")
+    params = getattr(cls, "Params", None)
+    if not (isinstance(params, type) and issubclass(params, BaseModel)):
+        raise PluginError(f"plugin {plugin!r}: the {kind} {name!r} has `Params` = {params!r}; it must be a pydantic "
+                          "model (subclass restorefw.component.Params).")
+    if kind == "degradation":
+        _check_vocabulary(cls, plugin)
+
+
+def _check_vocabulary(cls: type[Degradation], plugin: str) -> None:
+    """A degradation's declared levels, letter and groups are well-formed."""
+    where = f"plugin {plugin!r}: the degradation {cls.name!r}"
+    levels = cls.levels
+    if not isinstance(levels, tuple) or not all(isinstance(v, str) and v for v in levels) or len(set(levels)) != len(levels):
+        raise PluginError(f"{where} declares levels {levels!r}; declare a tuple of distinct names, weakest first.")
+    if levels and "level" not in cls.Params.model_fields:
+        raise PluginError(f"{where} declares levels but its Params has no `level` field to receive one.")
+    if cls.letter is not None and not (isinstance(cls.letter, str) and len(cls.letter) == 1 and cls.letter.isalpha()):
+        raise PluginError(f"{where} declares letter {cls.letter!r}; a letter is one alphabetic character.")
+    if not isinstance(cls.groups, tuple) or not all(isinstance(g, str) and g for g in cls.groups):
+        raise PluginError(f"{where} declares groups {cls.groups!r}; declare a tuple of names.")
 
 
 @dataclass
@@ -30,41 +88,66 @@ class Entry:
     cls: type[Component]
     plugin: str
 
+    def qualified(self) -> str:
+        return f"{self.plugin}{SEPARATOR}{self.cls.name}"
+
 
 @dataclass
 class Registry:
-    """Components by kind and name. Two providers of one name are an error naming both."""
+    """Components by kind and name, in registration order."""
 
-    entries: dict[str, dict[str, Entry]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    entries: dict[str, dict[str, list[Entry]]] = field(default_factory=lambda: {k: {} for k in KINDS})
 
     def add(self, kind: str, cls: type[Component], plugin: str) -> None:
-        name = getattr(cls, "name", "")
-        if not name:
-            raise PluginError(f"plugin {plugin!r} returned {cls!r} as a {kind} without a `name`; "
-                              "set the class attribute `name` to the name recipes should use.")
-        existing = self.entries[kind].get(name)
-        if existing is not None and existing.cls is not cls:
-            raise PluginError(
-                f"two plugins register the {kind} {name!r}: {existing.plugin!r} and {plugin!r}. "
-                f"Uninstall one of them, or allow only one with RESTOREFW_PLUGINS.")
-        self.entries[kind][name] = Entry(cls, plugin)
+        """Register `cls` (checked with `check_component`) as provided by `plugin`."""
+        check_component(kind, cls, plugin)
+        providers = self.entries[kind].setdefault(cls.name, [])
+        for entry in providers:
+            if entry.plugin == plugin:
+                if entry.cls is cls:
+                    return
+                raise PluginError(f"plugin {plugin!r} registers two different {kind} classes named {cls.name!r}.")
+        providers.append(Entry(cls, plugin))
 
     def names(self, kind: str) -> list[str]:
+        """Bare names, sorted (an ambiguous name is listed once)."""
         return sorted(self.entries[kind])
 
-    def get(self, kind: str, name: str, path: str = "") -> type[Component]:
-        """The class registered as `name`, or a RecipeError with a did-you-mean suggestion."""
-        try:
-            return self.entries[kind][name].cls
-        except KeyError:
-            pass
+    def conflicts(self) -> list[tuple[str, str, list[str]]]:
+        """(kind, name, plugins) for every name that several plugins register."""
+        return [(kind, name, [e.plugin for e in providers]) for kind, by_name in self.entries.items()
+                for name, providers in by_name.items() if len(providers) > 1]
+
+    def entry(self, kind: str, name: str, path: str = "") -> Entry:
+        """The entry for a bare or qualified `name`; unknown or ambiguous names are RecipeErrors."""
+        plugin, bare = split_qualified(name)
+        providers = self.entries[kind].get(bare, [])
+        if plugin is not None:
+            providers = [e for e in providers if e.plugin == plugin]
+        if len(providers) == 1:
+            return providers[0]
+        what = kind.replace("_", " ")
+        if providers:
+            choices = " or ".join(repr(e.qualified()) for e in providers)
+            raise RecipeError(
+                f"the {what} {name!r} is registered by {len(providers)} plugins "
+                f"({', '.join(repr(e.plugin) for e in providers)}).", path=path,
+                suggestion=f"Write {choices}, or disable the plugins you do not want with "
+                           f"RESTOREFW_DISABLE_PLUGINS=<plugin>[,<plugin>...].")
         known = self.names(kind)
-        close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
-        hint = f"Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise RecipeError(
-            f"unknown {kind.replace('_', ' ')} {name!r}; known: {', '.join(known) or 'none'}.",
-            path=path,
-            suggestion=(hint + " " if hint else "") + "Run `restorefw plugins` to see what is installed.")
+        close = difflib.get_close_matches(bare, known, n=3, cutoff=0.5)
+        hint = f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        where = f" from plugin {plugin!r}" if plugin is not None else ""
+        raise RecipeError(f"unknown {what} {name!r}{where}; known: {', '.join(known) or 'none'}.", path=path,
+                          suggestion=hint + "Run `restorefw plugins` to see what is installed.")
+
+    def get(self, kind: str, name: str, path: str = "") -> type[Component]:
+        """The class registered as `name` (bare or `plugin:name`), or a RecipeError with a did-you-mean."""
+        return self.entry(kind, name, path).cls
+
+    def classes(self, kind: str) -> list[type[Component]]:
+        """Every class of `kind`, in registration order (one per provider)."""
+        return [e.cls for providers in self.entries[kind].values() for e in providers]
 
     def validate_params(self, kind: str, name: str, params: dict[str, Any] | BaseModel | None,
                         path: str = "") -> BaseModel:
@@ -85,5 +168,6 @@ class Registry:
 
     def components(self) -> Iterable[tuple[str, str, Entry]]:
         for kind, by_name in self.entries.items():
-            for name, entry in sorted(by_name.items()):
-                yield kind, name, entry
+            for name, providers in sorted(by_name.items()):
+                for entry in providers:
+                    yield kind, name, entry

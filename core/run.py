@@ -13,16 +13,18 @@ import torch
 import torch.nn.functional as F
 
 import restorefw
-from restorefw.degradation import Degradation, DegradationOperator, ImageKey
+from restorefw.composition import build_degradation as compose
+from restorefw.degradation import Degradation, DegradationOperator, ImageKey, check_output
 from restorefw.device import resolve_device
 from restorefw.engine import Identity, Restorer, expand_keys
 from restorefw.errors import RecipeError, RestoreError, UserError, WorkError
 from restorefw.evaluation import build_metrics, paired_scores, set_scores
+from restorefw.metric import like
 from restorefw.imageio import atomic_write_json, read_image, write_png
 from restorefw.inputs import InputImage, resolve_inputs
 from restorefw.outputs import (image_dir, is_done, naive_baseline, read_done, recipe_changes, write_done,
                                write_grid)
-from restorefw.generator import GeneratorNetwork
+from restorefw.generator import GeneratorNetwork, check_network
 from restorefw.plugins import PluginSet
 from restorefw.progress import Progress
 from restorefw.recipe import Recipe
@@ -32,25 +34,15 @@ from restorefw.registry import Registry
 def load_generator(recipe: Recipe, registry: Registry, device: torch.device) -> GeneratorNetwork:
     """The recipe's frozen generator on `device`."""
     generator = registry.create("generator", recipe.generator.type, recipe.generator.params, "generator")
-    return generator.load(device)
+    G = generator.load(device)
+    entry = registry.entry("generator", recipe.generator.type)
+    check_network(G, f"generator {entry.cls.name!r} of plugin {entry.plugin!r}")
+    return G
 
 
 def build_degradation(recipe: Recipe, registry: Registry) -> Degradation | None:
     """The recipe's degradation component: one task, or the ordered composition of several."""
-    stages = recipe.degradation_stages
-    if not stages:
-        return None
-
-    def params(stage) -> dict[str, Any]:
-        merged = dict(stage.params)
-        if stage.level is not None:
-            merged.setdefault("level", stage.level)
-        return merged
-
-    if len(stages) == 1:
-        return registry.create("degradation", stages[0].task, params(stages[0]), "degradation")
-    spec = {"steps": [{"task": s.task, "level": s.level, "params": s.params} for s in stages]}
-    return registry.create("degradation", "compose", spec, "degradation")
+    return compose(recipe.degradation, registry, "degradation")
 
 
 def _resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -100,6 +92,10 @@ class RecipeRun:
     def resolution(self) -> tuple[int, int]:
         return self.G.img_resolution, self.G.img_resolution
 
+    @property
+    def degradation_label(self) -> str:
+        return f"degradation {self.degradation.label!r}" if self.degradation is not None else "no degradation"
+
     def operator(self, batch: int, keys: Sequence[ImageKey]) -> DegradationOperator:
         if self.degradation is None:
             return Identity()
@@ -112,13 +108,15 @@ class RecipeRun:
         samples = self.restorer.samples
         operator = self.operator(len(items), keys)
         engine_operator = operator if samples == 1 else self.operator(len(items) * samples, expand_keys(keys, samples))
+        size = operator.output_size(*self.resolution)
+        expected = (len(items), operator.output_channels(channels), *size)
         if self.recipe.inputs.mode == "benchmark":
             clean = torch.stack([_resize(read_image(item.path, channels), self.resolution) for item in items])
             with torch.no_grad():
                 target = operator.true(clean.to(self.device)).cpu()
+            check_output(target, expected, self.degradation_label, "the true operator", in_unit_range=True)
             return target, clean, operator, engine_operator
-        size = operator.output_size(*self.resolution)
-        target = torch.stack([_resize(read_image(item.path, channels), size) for item in items])
+        target = torch.stack([_resize(read_image(item.path, expected[1]), size) for item in items])
         if any(item.mask is not None for item in items):
             masks = torch.stack([(_resize(read_image(item.mask, 1), size).round() if item.mask is not None
                                   else torch.ones(1, *size)) for item in items]).to(self.device)
@@ -228,6 +226,8 @@ class RecipeRun:
                                        on_step=progress.callback(label))
         elapsed = time.perf_counter() - started
         baseline = naive_baseline(target, self.resolution)
+        if clean is not None:
+            baseline = like(baseline, clean)
         with torch.no_grad():
             degraded_restored = operator(result.restored.to(self.device)).cpu().clamp(0, 1)
         scores = {}

@@ -47,7 +47,8 @@ class WPlusSpace(LatentSpace):
 
 
 class WPlusPlusParams(Params):
-    vectors: int | None = Field(None, ge=1, description="Vectors per style input; default: the generator's widest layer.")
+    vectors: int | None = Field(None, ge=1, description="Vectors per style input; default: the generator's "
+                                                        "`max_filters` (its widest layer).")
 
 
 class WPlusPlusSpace(LatentSpace):
@@ -56,10 +57,7 @@ class WPlusPlusSpace(LatentSpace):
     Params = WPlusPlusParams
 
     def vectors(self, G: GeneratorNetwork) -> int:
-        if self.params.vectors is not None:
-            return self.params.vectors
-        widest = getattr(G.synthesis, "max_filters", None)
-        return int(widest) if widest else 512
+        return self.params.vectors if self.params.vectors is not None else int(G.max_filters)
 
     def initial(self, G, batch_size, previous_styles):
         if previous_styles is None:

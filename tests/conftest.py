@@ -61,7 +61,7 @@ def install_dist(tmp_path, monkeypatch):
         return site
 
     yield install
-    for module in [m for m in sys.modules if m.startswith(("evil_", "broken_", "dup_", "misspelt_"))]:
+    for module in [m for m in sys.modules if m.startswith(("evil_", "broken_", "dup_", "misspelt_", "specname_", "restorefw_thirdparty"))]:
         del sys.modules[module]
 
 

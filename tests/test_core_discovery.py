@@ -20,17 +20,6 @@ def restorefw_lossses():
     return []
 """
 
-DUPLICATE = """
-from restorefw import hookimpl
-from restorefw.optimizer import Optimizer
-class AnotherNGD(Optimizer):
-    name = "ngd"
-    description = "clashes with the built-in"
-@hookimpl
-def restorefw_optimizers():
-    return [AnotherNGD]
-"""
-
 
 def test_builtins_register_through_entry_points():
     plugins = load_plugins()
@@ -63,13 +52,6 @@ def test_misspelt_hook_is_reported(install_dist):
     plugins = load_plugins()
     info = next(p for p in plugins.plugins if p.name == "misspelt")
     assert "restorefw_lossses" in info.error
-
-
-def test_duplicate_names_across_plugins_is_an_error_naming_both(install_dist):
-    install_dist("dup-plugin", {"dup": "dup_mod"}, {"dup_mod": DUPLICATE})
-    with pytest.raises(PluginError) as info:
-        load_plugins()
-    assert "'optimizers'" in str(info.value) and "'dup'" in str(info.value)
 
 
 def test_allowlist_and_autoload_switch(install_dist, monkeypatch, focal_frequency):

@@ -25,7 +25,7 @@ EXERCISED = {
     "restorefw_metrics": "psnr",
     "restorefw_optimizers": "ngd",
     "restorefw_datasets": "aerial",
-    "restorefw_commands": "generate",
+    "restorefw_commands": "convert",
 }
 
 

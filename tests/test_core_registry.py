@@ -27,12 +27,17 @@ class OtherScaledLoss(Loss):
     description = "Same name, another class."
 
 
-def test_duplicate_name_names_both_plugins():
+def test_duplicate_name_is_ambiguous_and_names_both_plugins():
     registry = Registry()
     registry.add("loss", ScaledLoss, "plugin-a")
-    with pytest.raises(PluginError) as info:
-        registry.add("loss", OtherScaledLoss, "plugin-b")
-    assert "'plugin-a'" in str(info.value) and "'plugin-b'" in str(info.value) and "'scaled'" in str(info.value)
+    registry.add("loss", OtherScaledLoss, "plugin-b")
+    with pytest.raises(RecipeError) as info:
+        registry.get("loss", "scaled", "losses[0].type")
+    assert "'plugin-a:scaled' or 'plugin-b:scaled'" in str(info.value)
+    assert registry.get("loss", "plugin-b:scaled") is OtherScaledLoss
+    assert registry.conflicts() == [("loss", "scaled", ["plugin-a", "plugin-b"])]
+    with pytest.raises(PluginError, match="two different loss classes"):
+        registry.add("loss", OtherScaledLoss, "plugin-a")
 
 
 def test_unknown_name_suggests_close_match():

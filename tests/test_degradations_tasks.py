@@ -11,8 +11,9 @@ from skimage import data
 from restorefw.degradation import ImageKey
 from restorefw.imageio import quantize_8bit
 from restorefw.seeding import numpy_generator
-from restorefw_plugins.degradations.components import (ALL_DEGRADATIONS, COMBINATIONS, Compose, Deartifacting,
-                                                       Denoising, Inpainting, Upsampling)
+from restorefw.composition import Composition
+from restorefw_plugins.degradations.components import (ALL_DEGRADATIONS, COMBINATIONS, Deartifacting, Denoising,
+                                                       Inpainting, Upsampling)
 from restorefw_plugins.degradations.strokes import stroke_mask
 
 CPU = torch.device("cpu")
@@ -26,14 +27,11 @@ def _photo(size: int = 64) -> torch.Tensor:
 
 
 def _instances():
-    for cls in ALL_DEGRADATIONS:
-        if cls is Compose:
-            yield cls(steps=[{"task": "denoising", "level": "S"}, {"task": "upsampling", "params": {"factor": 2}}])
-        else:
-            yield cls()
+    yield from (cls() for cls in ALL_DEGRADATIONS)
+    yield Composition([Denoising(level="S"), Upsampling(factor=2)])
 
 
-@pytest.mark.parametrize("degradation", list(_instances()), ids=lambda d: d.name)
+@pytest.mark.parametrize("degradation", list(_instances()), ids=lambda d: d.label)
 @pytest.mark.parametrize("channels", [1, 3])
 def test_every_fhat_has_finite_nonzero_gradient_and_matches_shapes(degradation, channels):
     x = torch.rand(2, channels, 32, 32, generator=torch.Generator().manual_seed(0)).mul(0.8).add(0.1)
@@ -167,17 +165,11 @@ def test_combination_order_sizes_and_mask_source():
     manual = Denoising(level="M").realize(tuple(down.shape), keys, CPU).true(down)
     assert torch.equal(COMBINATIONS["UN"]().realize(tuple(x.shape), keys, CPU).true(x), manual)
     na = COMBINATIONS["NA"]().realize(tuple(x.shape), keys, CPU).true(x)
-    an = Compose(steps=[{"task": "deartifacting"}, {"task": "denoising"}]).realize(tuple(x.shape), keys, CPU).true(x)
+    an = Composition([Deartifacting(), Denoising()]).realize(tuple(x.shape), keys, CPU).true(x)
     assert not torch.equal(na, an), "order matters"
-    pu = Compose(steps=[{"task": "inpainting"}, {"task": "upsampling", "params": {"factor": 4}}])
+    pu = Composition([Inpainting(), Upsampling(factor=4)])
     op = pu.realize(tuple(x.shape), keys, CPU)
     assert op.mask.shape == (1, 1, 16, 16) and op(x).shape == (1, 3, 16, 16)
-
-
-def test_compose_rejects_params_of_another_task():
-    from pydantic import ValidationError
-    with pytest.raises(ValidationError, match="quality"):
-        Compose.Params(steps=[{"task": "upsampling", "params": {"quality": 3}}])
 
 
 def test_upsampling_too_small_image_is_a_user_error():

@@ -19,7 +19,8 @@ from restorefw.errors import UserError
 from restorefw_plugins.stylegan2 import checkpoint as ckpt
 from restorefw_plugins.stylegan2.checkpoint import (build_generator, infer_config, load_generator,
                                                     resolve_checkpoint, save_safetensors)
-from restorefw_plugins.stylegan2.cli import convert, generate, parse_seeds
+from restorefw.generate import generate, parse_seeds
+from restorefw_plugins.stylegan2.cli import convert
 from restorefw_plugins.stylegan2.pickle_loader import read_checkpoint
 
 FIXTURES = Path("/work/shared/fixtures")

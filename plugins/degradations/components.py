@@ -1,4 +1,4 @@
-"""The degradation components: four single tasks, their composition and the 11 standard combinations.
+"""The degradation components: four single tasks and the 11 standard combinations.
 
 Parameter precedence, for every task: an explicit parameter wins over the `level` preset; with
 neither, the level-M preset is used. Levels follow BRIEF §2 (RUSIR's benchmark table).
@@ -7,19 +7,19 @@ neither, the level-M preset is used. Levels follow BRIEF §2 (RUSIR's benchmark 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Sequence
+from typing import ClassVar, Literal, Sequence
 
 import torch
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field
 
 from restorefw.component import Params
+from restorefw.composition import Composition
 from restorefw.degradation import Degradation, DegradationOperator, ImageKey
 from restorefw.errors import UserError
 from restorefw.seeding import numpy_generator
 from restorefw_plugins.degradations import levels as L
-from restorefw_plugins.degradations.operators import (ComposedOperator, DeartifactingOperator,
-                                                       DenoisingOperator, InpaintingOperator,
-                                                       UpsamplingOperator)
+from restorefw_plugins.degradations.operators import (DeartifactingOperator, DenoisingOperator,
+                                                       InpaintingOperator, UpsamplingOperator)
 from restorefw_plugins.degradations.strokes import load_mask_file, stroke_mask
 
 Shape = tuple[int, int, int, int]
@@ -35,6 +35,9 @@ def _check_keys(shape: Sequence[int], keys: Sequence[ImageKey]) -> None:
 class SingleTask(Degradation):
     """A single task; subclasses implement `build(shape, keys, device, stage)`."""
 
+    levels = L.LEVELS
+    groups = ("single",)
+
     def realize(self, shape: Shape, keys: Sequence[ImageKey], device: torch.device) -> DegradationOperator:
         _check_keys(shape, keys)
         return self.build(tuple(shape), list(keys), torch.device(device), self.name)
@@ -48,6 +51,8 @@ class Upsampling(SingleTask):
 
     name = "upsampling"
     description = "Downsample by a factor: antialiased PIL resize (seeded filter) / average pooling f̂."
+    letter = "U"
+    order = 1
 
     class Params(Params):
         """`factor` and `filter` override the `level` preset (XS 2, S 4, M 8, L 16, XL 32; M if unset).
@@ -83,6 +88,8 @@ class Denoising(SingleTask):
 
     name = "denoising"
     description = "Poisson noise (N photons) and pixel dropout p / Gaussian approximation f̂."
+    letter = "N"
+    order = 2
 
     class Params(Params):
         """`photons` N and `drop` p override the `level` preset (XS 96/0.04 … XL 6/0.64; M if unset)."""
@@ -102,6 +109,8 @@ class Deartifacting(SingleTask):
 
     name = "deartifacting"
     description = "JPEG at quality q, 4:2:0 (PIL) / differentiable JPEG with libjpeg's tables f̂."
+    letter = "A"
+    order = 3
 
     class Params(Params):
         """`quality` (1–100) overrides the `level` preset (XS 18, S 15, M 12, L 9, XL 6; M if unset)."""
@@ -126,6 +135,8 @@ class Inpainting(SingleTask):
 
     name = "inpainting"
     description = "Thick random strokes (or a mask image, white = known) / x·mask for true and f̂."
+    letter = "P"
+    order = 4
 
     class Params(Params):
         """`mask` (an image file, white = known, resized to the image) wins over strokes; else
@@ -152,69 +163,11 @@ class Inpainting(SingleTask):
 SINGLE_TASKS: dict[str, type[SingleTask]] = {c.name: c for c in (Upsampling, Denoising, Deartifacting, Inpainting)}
 
 
-class Step(Params):
-    """One stage of a composition: a task, an optional level and explicit parameters of that task."""
-
-    task: Literal["upsampling", "denoising", "deartifacting", "inpainting"]
-    level: L.Level | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("params")
-    @classmethod
-    def _validate_task_params(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        task, level = info.data.get("task"), info.data.get("level")
-        if task is None:
-            return params
-        merged = dict(params)
-        if level is not None:
-            if merged.get("level", level) != level:
-                raise ValueError(f"level given twice ({level!r} and params.level {merged['level']!r})")
-            merged["level"] = level
-        return SINGLE_TASKS[task].Params.model_validate(merged).model_dump(exclude_unset=True)
-
-    def component(self) -> SingleTask:
-        return SINGLE_TASKS[self.task](SINGLE_TASKS[self.task].Params.model_validate(self.params))
-
-
-def realize_steps(components: Sequence[SingleTask], shape: Shape, keys: Sequence[ImageKey],
-                  device: torch.device) -> ComposedOperator:
-    """Realise stages in order, each at the previous stage's output size; stage names are the task
-    names (with a #index suffix when a task repeats) so a task draws the same randomness alone or composed."""
-    _check_keys(shape, keys)
-    device = torch.device(device)
-    names = [c.name for c in components]
-    b, c, h, w = shape
-    operators = []
-    for index, component in enumerate(components):
-        stage = component.name if names.count(component.name) == 1 else f"{component.name}#{index}"
-        op = component.build((b, c, h, w), list(keys), device, stage)
-        operators.append(op)
-        h, w = op.output_size(h, w)
-    composed = ComposedOperator(operators)
-    composed._final_mask(h, w)
-    return composed
-
-
-class Compose(Degradation):
-    """Any ordered list of tasks, each with its own level and parameters."""
-
-    name = "compose"
-    description = "An ordered composition of degradations; the loss mask comes from the inpainting stage."
-
-    class Params(Params):
-        """`steps`: [{task, level, params}, …] applied in the given order. Within a step, explicit
-        params override its level; a step without either uses level M."""
-
-        steps: list[Step] = Field(min_length=1)
-
-    def realize(self, shape: Shape, keys: Sequence[ImageKey], device: torch.device) -> DegradationOperator:
-        return realize_steps([s.component() for s in self.params.steps], shape, keys, device)
-
-
 class Combination(Degradation):
     """One of the 11 standard combinations of U, N, A, P (always in the order U → N → A → P)."""
 
     letters: ClassVar[str] = ""
+    levels = L.LEVELS
 
     class Params(Params):
         """`level` applies to every stage; RUSIR's benchmark uses M (the default)."""
@@ -225,7 +178,7 @@ class Combination(Degradation):
         return [SINGLE_TASKS[L.TASK_LETTERS[ch]](level=self.params.level) for ch in self.letters]
 
     def realize(self, shape: Shape, keys: Sequence[ImageKey], device: torch.device) -> DegradationOperator:
-        return realize_steps(self.components(), shape, keys, device)
+        return Composition(self.components()).realize(shape, keys, device)
 
 
 def _combination(letters: str) -> type[Combination]:
@@ -236,4 +189,4 @@ def _combination(letters: str) -> type[Combination]:
 
 
 COMBINATIONS: dict[str, type[Combination]] = {letters: _combination(letters) for letters in L.COMBINATIONS}
-ALL_DEGRADATIONS: list[type[Degradation]] = [*SINGLE_TASKS.values(), Compose, *COMBINATIONS.values()]
+ALL_DEGRADATIONS: list[type[Degradation]] = [*SINGLE_TASKS.values(), *COMBINATIONS.values()]

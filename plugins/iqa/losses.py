@@ -84,11 +84,11 @@ class _LpipsPyramid(Loss):
 
     @torch.no_grad()
     def prepare(self, target: torch.Tensor, mask: torch.Tensor | None,
-                image_ids: Sequence[str] | None = None) -> None:
-        """Cache the target pyramid's LPIPS features and the hole-noise fields (`image_ids` seed
-        each image's noise; default: the same field for every image, independent of batching)."""
-        super().prepare(target, mask)
-        ids = list(image_ids) if image_ids is not None else [""] * target.shape[0]
+                keys: Sequence[ImageKey] | None = None) -> None:
+        """Cache the target pyramid's LPIPS features and the hole-noise fields (`keys` seed each
+        image's noise; default: the same field for every image, independent of batching)."""
+        super().prepare(target, mask, keys)
+        ids = list(keys) if keys is not None else [""] * target.shape[0]
         y = target.float()
         m = area_resize(mask.float(), y.shape[-2:]) if mask is not None else None
         self.levels = []
@@ -183,8 +183,8 @@ class MSSSIMLoss(Loss):
                                                           "(11 from 64 px, 7 from 28 px, else 5)")
         max_scales: int = Field(5, ge=1, le=5, description="scales are also limited so the coarsest ≥ window")
 
-    def prepare(self, target: torch.Tensor, mask: torch.Tensor | None, image_ids=None) -> None:
-        super().prepare(target, mask)
+    def prepare(self, target: torch.Tensor, mask: torch.Tensor | None, keys=None) -> None:
+        super().prepare(target, mask, keys)
         m = area_resize(mask.float(), target.shape[-2:]) if mask is not None else None
         self.msssim = MSSSIM(target.float(), m, window=self.params.window, max_scales=self.params.max_scales)
 
@@ -216,8 +216,8 @@ class GradientLoss(Loss):
             return [torch.minimum(m[..., :, 1:], m[..., :, :-1]), torch.minimum(m[..., 1:, :], m[..., :-1, :])]
         return [-F.max_pool2d(-m, 3, stride=1)]
 
-    def prepare(self, target: torch.Tensor, mask: torch.Tensor | None, image_ids=None) -> None:
-        super().prepare(target, mask)
+    def prepare(self, target: torch.Tensor, mask: torch.Tensor | None, keys=None) -> None:
+        super().prepare(target, mask, keys)
         self.target_grads = [g.detach() for g in self._grads(target.float())]
         m = area_resize(mask.float(), target.shape[-2:]) if mask is not None else None
         self.mask_grads = self._mask_grads(m) if m is not None else [None] * len(self.target_grads)

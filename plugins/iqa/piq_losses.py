@@ -83,7 +83,7 @@ def piq_loss_class(measure: PiqMeasure) -> type[Loss]:
 
             self.fn: Callable[..., torch.Tensor] = getattr(piq, measure.function)
 
-        def prepare(self, target: torch.Tensor, mask: torch.Tensor | None, image_ids=None) -> None:
+        def prepare(self, target: torch.Tensor, mask: torch.Tensor | None, keys=None) -> None:
             side = min(target.shape[-2:])
             if side < measure.min_side:
                 raise UserError(f"loss {measure.name!r} needs images of at least {measure.min_side}×"
@@ -94,12 +94,12 @@ def piq_loss_class(measure: PiqMeasure) -> type[Loss]:
             self.keep = self.fill = None
             if mask is not None:
                 self.keep = area_resize(mask.float(), y.shape[-2:])
-                ids = list(image_ids) if image_ids is not None else [""] * y.shape[0]
+                ids = list(keys) if keys is not None else [""] * y.shape[0]
                 noise = torch.stack([torch.rand(tuple(y.shape[1:]), generator=torch_generator(
                     self.params.seed + getattr(i, "seed", 0), getattr(i, "image_id", i), f"piq-hole-noise-{measure.name}")) for i in ids]).to(y.device)
                 self.fill = noise * (1 - self.keep)
                 y = y * self.keep + self.fill
-            super().prepare(y, mask)
+            super().prepare(y, mask, keys)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             if x.requires_grad:

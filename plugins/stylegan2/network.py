@@ -376,6 +376,7 @@ class Generator(nn.Module):
         self.img_resolution, self.img_channels = img_resolution, img_channels
         self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, **synthesis_kwargs)
         self.num_ws = self.synthesis.num_ws
+        self.max_filters = self.synthesis.max_filters  # W++ vectors per style input (restorefw's generator protocol)
         self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **mapping_kwargs)
 
     @torch.no_grad()

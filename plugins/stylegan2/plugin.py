@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import click
@@ -9,17 +10,17 @@ import torch
 from pydantic import model_validator
 
 from restorefw import hookimpl
-from restorefw.component import Params
+from restorefw.component import Params, RecipePath
 from restorefw.generator import Generator as GeneratorComponent
 from restorefw_plugins.stylegan2.checkpoint import build_generator, load_generator, save_safetensors
-from restorefw_plugins.stylegan2.cli import convert, generate
+from restorefw_plugins.stylegan2.cli import convert
 from restorefw_plugins.stylegan2.network import Generator
 
 __all__ = ["StyleGAN2ADA", "Generator", "build_generator", "load_generator", "save_safetensors"]
 
 
 class StyleGAN2ADAParams(Params):
-    checkpoint: str | None = None
+    checkpoint: RecipePath | None = None
     sha256: str | None = None
     init: Literal["checkpoint", "random"] = "checkpoint"
     seed: int = 0
@@ -38,6 +39,7 @@ class StyleGAN2ADA(GeneratorComponent):
     description: ClassVar[str] = ("StyleGAN2-ADA generator (own implementation) from an official .pkl, "
                                   ".pt/.pth or .safetensors checkpoint, read without executing code")
     Params: ClassVar[type[Params]] = StyleGAN2ADAParams
+    checkpoint_param: ClassVar[str | None] = "checkpoint"
 
     def load(self, device: torch.device | str = "cpu") -> Generator:
         p = self.params
@@ -46,6 +48,9 @@ class StyleGAN2ADA(GeneratorComponent):
         else:
             G = load_generator(p.checkpoint, sha256=p.sha256, device=device, config=p.config)
         return G.eval().requires_grad_(False)
+
+    def save(self, network: torch.nn.Module, path: Path, metadata: dict[str, str]) -> None:
+        save_safetensors(network, path, metadata)
 
 
 @hookimpl
@@ -56,4 +61,3 @@ def restorefw_generators() -> list[type]:
 @hookimpl
 def restorefw_commands(cli: click.Group) -> None:
     cli.add_command(convert)
-    cli.add_command(generate)

@@ -22,9 +22,9 @@ def resolve_data(data: str, resolution: int, cache_dir: Path, seed: int = 0) -> 
     from restorefw.plugins import load_plugins
 
     registry = load_plugins().registry
-    params = {"resolution": resolution}
-    if name == "aerial":
-        params["seed"] = seed
+    fields = registry.get("dataset", name, path="--data").Params.model_fields
+    offered = {"resolution": resolution, "seed": seed}
+    params = {key: value for key, value in offered.items() if key in fields}
     dataset = registry.create("dataset", name, params, path="--data")
     target = Path(cache_dir) / f"{name}-{resolution}" / "train"
     dataset.materialize("train", target)

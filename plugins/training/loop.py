@@ -34,18 +34,25 @@ STATE_FILE = "training-state.safetensors"
 GEMA_FILE = "G_ema.safetensors"
 
 
-def build_generator(config: dict[str, Any], seed: int) -> torch.nn.Module:
-    """The stylegan2 plugin's Generator with its official-style random initialisation."""
-    from restorefw_plugins.stylegan2.checkpoint import build_generator as build
+PRIOR = "stylegan2-ada"  # the generator component this trainer trains (its network layout and checkpoint format)
 
-    return build(config, seed)
+
+def prior(config: dict[str, Any] | None = None, seed: int = 0) -> Any:
+    """The trained prior's generator component, resolved through the plugin registry."""
+    from restorefw.plugins import load_plugins
+
+    return load_plugins().registry.create("generator", PRIOR, {"init": "random", "config": config, "seed": seed},
+                                          path="--prior")
+
+
+def build_generator(config: dict[str, Any], seed: int) -> torch.nn.Module:
+    """A randomly initialised, trainable network of the prior (its official-style initialisation)."""
+    return prior(config, seed).load(torch.device("cpu")).requires_grad_(True)
 
 
 def save_generator(G: torch.nn.Module, path: Path, metadata: dict[str, str]) -> None:
-    """Write G (official names, config in metadata) atomically with the stylegan2 plugin's writer."""
-    from restorefw_plugins.stylegan2.checkpoint import save_safetensors
-
-    save_safetensors(G, path, metadata)
+    """Write G atomically as a checkpoint the prior's generator component loads back."""
+    prior().save(G, path, metadata)
 
 
 def count_params(module: torch.nn.Module) -> int:
