@@ -65,10 +65,15 @@ def test_validate_and_run_alone_with_its_own_levels_and_wpp_count(thirdparty, cl
     assert code == 0, err
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["images"] == 2 and {"tp-mae", "psnr"} <= set(results["mean"]["restored"])
-    styles = torch.load(tmp_path / "out" / "images" / "img0" / "styles.pt")
-    assert tuple(styles.shape) == (1, 3, 5, 8), "w++ must use the prior's own max_filters (5), not 512"
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["resolved"]["degradation"] == {"level": "strong", "amount": None}
+
+
+def test_wpp_uses_the_priors_own_vector_count(thirdparty, cli, tmp_path):
+    code, _, err = cli("run", recipe_with(tmp_path, "{task: tp-fade, params: {amount: 0.5}}"))
+    assert code == 0, err
+    styles = torch.load(tmp_path / "out" / "images" / "img0" / "styles.pt")
+    assert tuple(styles.shape) == (1, 3, 5, 8), "w++ must use the prior's own max_filters (5), not 512"
 
 
 @pytest.mark.parametrize("degradation, size", [
@@ -95,10 +100,12 @@ def test_levels_reach_only_degradations_that_declare_them(thirdparty, cli, tmp_p
 
 
 def test_a_degradation_that_changes_channels_is_measured_like_with_like(thirdparty, cli, tmp_path):
-    code, _, err = cli("run", recipe_with(tmp_path, "tp-grey"))
+    recipe = recipe_with(tmp_path, "tp-grey").read_text().replace("[tp-mae, psnr]", "[tp-mae, psnr, ssim]")
+    code, _, err = cli("run", write_recipe(tmp_path, recipe))
     assert code == 0, err
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert {"restored", "baseline", "fidelity"} <= set(results["mean"])
+    assert set(results["mean"]["baseline"]) == {"tp-mae", "psnr", "ssim"}
     assert all(np.isfinite(v) for group in results["mean"].values() for v in group.values())
 
 
