@@ -8,6 +8,7 @@ validates exactly when it runs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -82,6 +83,13 @@ class Composition(Degradation):
     @property
     def label(self) -> str:
         return " → ".join(s.label for s in self.stages)
+
+    def for_input(self, path: Path, resolution: tuple[int, int]) -> Degradation:
+        stages = [s.for_input(path, resolution) for s in self.stages]
+        return self if all(a is b for a, b in zip(stages, self.stages)) else Composition(stages)
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "composition", "stages": [s.describe() for s in self.stages]}
 
     def realize(self, shape: tuple[int, int, int, int], keys: Sequence[ImageKey],
                 device: torch.device) -> DegradationOperator:

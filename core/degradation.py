@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
 
 import torch
 
@@ -81,6 +82,16 @@ class Degradation(Component):
                 device: torch.device) -> DegradationOperator:
         """Fix the random choices for a batch of images of `shape` (B, C, H, W), one key per image."""
         raise NotImplementedError
+
+    def for_input(self, path: Path, resolution: tuple[int, int]) -> Degradation:
+        """Optional, restore mode: the degradation to restore the file `path` with (the generator works
+        at `resolution` (H, W)). A degradation that reads the damage from the file itself (e.g. JPEG
+        tables) returns a concrete one; the default is this degradation."""
+        return self
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON record of this degradation for manifests."""
+        return {"type": self.name, "params": self.params.model_dump(mode="json")}
 
     @property
     def label(self) -> str:
