@@ -145,5 +145,6 @@ def main(argv: list[str] | None = None) -> None:
 
 from restorefw import bench_cli  # noqa: E402,F401  (registers `bench` and `evaluate` on `cli`)
 from restorefw.generate import generate  # noqa: E402
+from restorefw.report import command as report_command  # noqa: E402,F401  (registers `report`)
 
 cli.add_command(generate)

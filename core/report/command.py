@@ -1,0 +1,30 @@
+"""`restorefw report DIR [--open]`, and the report that `run` and `bench` write when they end."""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+
+import click
+
+from restorefw.cli import cli
+from restorefw.report.render import write_report
+
+NO_REPORT_HELP = "Do not write report.html at the end."
+
+
+def announce_report(folder: Path) -> Path:
+    """Write `folder`'s report and print where it is (the last line a run or bench prints)."""
+    path = write_report(folder)
+    click.echo(f"Report: {path}")
+    return path
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--open", "open_browser", is_flag=True, help="Open the report in the default web browser.")
+def report(folder: Path, open_browser: bool) -> None:
+    """Write FOLDER/report.html for a run or bench folder: one offline page of metrics, images and loss curves."""
+    path = announce_report(folder)
+    if open_browser and not webbrowser.open(path.resolve().as_uri()):
+        click.echo("No web browser found to open it; open the file above in one.", err=True)
