@@ -285,9 +285,7 @@ def _parse_grid(data: Any, path: Path, registry: Registry | None) -> tuple[Grid,
     try:
         grid = Grid.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        known = sorted(Grid.model_fields) if first["type"] == "extra_forbidden" and len(first["loc"]) == 1 else None
-        raise describe_validation_error(exc, known_fields=known) from None
+        raise describe_validation_error(exc, model=Grid, what="grid") from None
     recipes = [BenchRecipe(*_load_recipe(entry, path.parent, registry, i)) for i, entry in enumerate(grid.recipes)]
     seen: dict[str, int] = {}
     for i, item in enumerate(recipes):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 
 class RestoreError(Exception):
     """Base of every restorefw error that the CLI reports without a traceback."""
@@ -16,28 +18,56 @@ class UserError(RestoreError):
 
 
 class RecipeError(UserError):
-    """A recipe field is invalid; `path` is the YAML path such as `losses[2].params.scales`."""
+    """A recipe (or grid) field is invalid; `path` is the YAML path such as `losses[2].params.scales`.
+
+    One error may report several problems of a file: `problems` lists them all (this one first),
+    each with its own path, line and suggestion; `paths` are their paths.
+    """
 
     def __init__(self, message: str, *, file: str | None = None, path: str = "", line: int | None = None,
-                 suggestion: str | None = None) -> None:
+                 suggestion: str | None = None, more: Sequence[RecipeError] = ()) -> None:
         self.file, self.path, self.line, self.suggestion, self.detail = file, path, line, suggestion, message
+        self.more = list(more)
         super().__init__(self.render())
 
-    def render(self) -> str:
-        where = self.file or "recipe"
-        if self.path:
-            where += f": {self.path}"
+    @property
+    def problems(self) -> list[RecipeError]:
+        return [self, *self.more]
+
+    @property
+    def paths(self) -> list[str]:
+        return [problem.path for problem in self.problems]
+
+    def _where(self) -> str:
+        where = self.path
         if self.line is not None:
             where += f" (line {self.line})"
-        text = f"{where}: {self.detail}"
-        if self.suggestion:
-            text += f" {self.suggestion}"
-        return text
+        return where
 
-    def located(self, file: str | None, line_of: "callable | None" = None) -> "RecipeError":
-        """Return a copy of this error that names the recipe file and the YAML line of its path."""
-        line = self.line if self.line is not None or line_of is None else line_of(self.path)
-        return RecipeError(self.detail, file=file or self.file, path=self.path, line=line, suggestion=self.suggestion)
+    def _text(self) -> str:
+        return self.detail + (f" {self.suggestion}" if self.suggestion else "")
+
+    def render(self) -> str:
+        if self.more:
+            lines = [f"{self.file or 'recipe'}: {len(self.problems)} problems:"]
+            lines += [f"  {p._where()}: {p._text()}" if p.path else f"  {p._text()}" for p in self.problems]
+            return "\n".join(lines)
+        where = self.file or "recipe"
+        if self.path:
+            where += f": {self._where()}"
+        elif self.line is not None:
+            where += f" (line {self.line})"
+        return f"{where}: {self._text()}"
+
+    def located(self, file: str | None, line_of: Callable[[str], int | None] | None = None) -> RecipeError:
+        """Return a copy of this error that names the file and the YAML line of each problem's path."""
+        located = [RecipeError(p.detail, file=file or p.file, path=p.path, suggestion=p.suggestion,
+                               line=p.line if p.line is not None or line_of is None else line_of(p.path))
+                   for p in self.problems]
+        located.sort(key=lambda p: (p.line is None, p.line or 0))
+        first = located[0]
+        return RecipeError(first.detail, file=first.file, path=first.path, line=first.line,
+                           suggestion=first.suggestion, more=located[1:])
 
 
 class WorkError(RestoreError):

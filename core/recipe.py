@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata as md
-import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,7 +13,7 @@ from restorefw.composition import build_degradation
 from restorefw.errors import RecipeError
 from restorefw.recipe_paths import resolve_recipe_paths
 from restorefw.registry import Registry
-from restorefw.validation import _is_union_tag, describe_validation_error, join_path
+from restorefw.validation import combine, describe_validation_error, join_path
 
 
 class Strict(BaseModel):
@@ -196,29 +195,6 @@ class Recipe(Strict):
         return self.degradation if isinstance(self.degradation, list) else [self.degradation]
 
 
-def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
-    """Names of the fields allowed at `loc` (the parent of an offending key) in `model`."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int) or _is_union_tag(part):
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
-            return []
-        current = _model_in(current.model_fields[part].annotation)
-    return sorted(current.model_fields) if isinstance(current, type) and issubclass(current, BaseModel) else []
-
-
-def _model_in(annotation: Any) -> Any:
-    """The BaseModel class inside an annotation such as `list[X] | None`."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
 class LineMap:
     """YAML path → line number, from the composed node tree."""
 
@@ -259,36 +235,48 @@ def parse_recipe(data: Any, registry: Registry | None = None) -> Recipe:
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        parent = tuple(first["loc"][:-1]) if first["type"] == "extra_forbidden" else ()
-        raise describe_validation_error(exc, known_fields=_fields_at(Recipe, parent)) from None
+        raise describe_validation_error(exc, model=Recipe) from None
     if registry is not None:
         check_components(recipe, registry)
     return recipe
 
 
 def check_components(recipe: Recipe, registry: Registry) -> None:
-    """Every named component exists and its parameters pass its own model."""
-    registry.validate_params("generator", recipe.generator.type, recipe.generator.params, "generator")
+    """Every named component exists and its parameters pass its own model; all problems in one error."""
+    problems: list[RecipeError] = []
+
+    def check(method: Any, *args: Any) -> bool:
+        try:
+            method(*args)
+        except RecipeError as exc:
+            problems.append(exc)
+            return False
+        return True
+
+    check(registry.validate_params, "generator", recipe.generator.type, recipe.generator.params, "generator")
     schedules = [("schedule", recipe.schedule)] + [
         (f"tasks[{i}].schedule", spec.schedule) for i, spec in enumerate(recipe.tasks or [])
         if isinstance(spec, TaskSpec) and spec.schedule is not None and spec.schedule.phases is not None]
     for where, schedule in schedules:
         for i, phase in enumerate(schedule.phases):
             base = f"{where}.phases[{i}]"
-            registry.get("latent_space", phase.space, f"{base}.space")
-            registry.validate_params("latent_space", phase.space, phase.space_params, f"{base}.space")
-            registry.validate_params("optimizer", phase.optimizer.type, phase.optimizer.params, f"{base}.optimizer")
+            if check(registry.get, "latent_space", phase.space, f"{base}.space"):
+                check(registry.validate_params, "latent_space", phase.space, phase.space_params, f"{base}.space")
+            check(registry.validate_params, "optimizer", phase.optimizer.type, phase.optimizer.params,
+                  f"{base}.optimizer")
     variants = [("degradation", recipe.degradation)] if recipe.tasks is None else [
         (f"tasks[{i}]", spec) for i, spec in enumerate(recipe.tasks)]
     for base, spec in variants:
-        build_degradation(spec, registry, base)
+        check(build_degradation, spec, registry, base)
     for i, loss in enumerate(recipe.losses):
-        registry.validate_params("loss", loss.type, loss.params, f"losses[{i}]")
+        check(registry.validate_params, "loss", loss.type, loss.params, f"losses[{i}]")
     for i, metric in enumerate(recipe.metrics):
-        registry.validate_params("metric", metric.type, metric.params, f"metrics[{i}]")
+        check(registry.validate_params, "metric", metric.type, metric.params, f"metrics[{i}]")
     if recipe.inputs.dataset is not None:
-        registry.validate_params("dataset", recipe.inputs.dataset.type, recipe.inputs.dataset.params, "inputs.dataset")
+        check(registry.validate_params, "dataset", recipe.inputs.dataset.type, recipe.inputs.dataset.params,
+              "inputs.dataset")
+    if problems:
+        raise combine(problems)
 
 
 def check_requirements(recipe: Recipe) -> None:

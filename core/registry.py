@@ -158,7 +158,8 @@ class Registry:
         try:
             return cls.Params.model_validate(params or {})
         except ValidationError as exc:
-            raise describe_validation_error(exc, prefix=f"{path}.params" if path else "params") from None
+            raise describe_validation_error(exc, prefix=f"{path}.params" if path else "params",
+                                            model=cls.Params) from None
 
     def create(self, kind: str, name: str, params: dict[str, Any] | BaseModel | None = None,
                path: str = "") -> Any:
