@@ -7,6 +7,7 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from restorefw.errors import RecipeError
 
@@ -58,7 +59,7 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
-def _one_branch(errors: list[dict]) -> list[dict]:
+def _one_branch(errors: list[ErrorDetails]) -> list[ErrorDetails]:
     """Keep, at every union in the data, only the errors of the member pydantic tried first."""
     chosen: dict[tuple, str] = {}
     kept = []
