@@ -61,7 +61,7 @@ def _model_in(annotation: Any) -> Any:
 
 def _one_branch(errors: list[ErrorDetails]) -> list[ErrorDetails]:
     """Keep, at every union in the data, only the errors of the member pydantic tried first."""
-    chosen: dict[tuple, str] = {}
+    chosen: dict[tuple, int | str] = {}
     kept = []
     for error in errors:
         prefix: tuple = ()
