@@ -17,7 +17,7 @@ import torch
 
 from restorefw.degradation import ImageKey
 from restorefw.device import resolve_device
-from restorefw.engine import Restorer
+from restorefw.build import Generators, build
 from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
 
@@ -43,8 +43,7 @@ def recipe(size: int, steps: int, precision: str = "float32") -> dict:
 def measure(size: int, batch: int, steps: int, device: torch.device, precision: str = "float32") -> list[float]:
     plugins = load_plugins()
     parsed = parse_recipe(recipe(size, steps, precision), plugins.registry)
-    G = plugins.registry.create("generator", "stylegan2-ada", parsed.generator.params).load(device)
-    restorer = Restorer(parsed, plugins.registry, G, device)
+    restorer = build(parsed, plugins.registry, device, Generators(plugins.registry)).restorer
     keys = [ImageKey(0, f"bench{i}") for i in range(batch)]
     degradation = plugins.registry.create("degradation", "upsampling", parsed.degradation.params)
     clean = torch.rand(batch, 3, size, size, generator=torch.Generator().manual_seed(0))

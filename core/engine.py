@@ -14,8 +14,7 @@ from restorefw.generator import GeneratorNetwork
 from restorefw.latent import LatentSpace
 from restorefw.loss import Loss
 from restorefw.optimizer import Optimizer
-from restorefw.recipe import Recipe
-from restorefw.registry import Registry
+from restorefw.recipe import Ensemble
 from restorefw.seeding import derive_seed, torch_generator
 
 
@@ -112,31 +111,16 @@ def render(G: GeneratorNetwork, styles: torch.Tensor, precision: str = "float32"
 
 
 class Restorer:
-    """Builds a recipe's generator-independent parts (phases, losses) and restores batches."""
+    """Restores batches by inverting a frozen generator `G` through each batch's degradation operator.
 
-    def __init__(self, recipe: Recipe, registry: Registry, G: GeneratorNetwork, device: torch.device) -> None:
-        self.recipe, self.registry, self.G, self.device = recipe, registry, G, device
-        scale = recipe.schedule.lr_scale
-        self.phases = [
-            PhasePlan(
-                name=f"{i + 1}:{p.space}",
-                space=registry.create("latent_space", p.space, p.space_params, f"schedule.phases[{i}].space"),
-                optimizer=registry.create("optimizer", p.optimizer.type, p.optimizer.params,
-                                          f"schedule.phases[{i}].optimizer"),
-                steps=p.steps, lr=p.lr * scale)
-            for i, p in enumerate(recipe.schedule.phases)
-        ]
-        self.losses = []
-        for i, spec in enumerate(recipe.losses):
-            loss = registry.create("loss", spec.type, spec.params, f"losses[{i}]").to(device)
-            self.losses.append(WeightedLoss(self._term_name(spec.type), spec.weight, loss))
+    Takes built objects: the phases (latent space, optimiser, steps, lr), the weighted loss terms, the
+    ensemble settings and the render precision; `restorefw.build` makes them from a recipe."""
 
-    def _term_name(self, base: str) -> str:
-        taken = {t.name for t in getattr(self, "losses", [])}
-        name, n = base, 2
-        while name in taken:
-            name, n = f"{base}#{n}", n + 1
-        return name
+    def __init__(self, G: GeneratorNetwork, phases: Sequence[PhasePlan], losses: Sequence[WeightedLoss],
+                 device: torch.device, ensemble: Ensemble | None = None, precision: str = "float32") -> None:
+        self.G, self.device, self.precision = G, device, precision
+        self.phases, self.losses = list(phases), list(losses)
+        self.ensemble = ensemble if ensemble is not None else Ensemble()
 
     @property
     def uses_random_backbone(self) -> bool:
@@ -150,11 +134,11 @@ class Restorer:
 
     @property
     def samples(self) -> int:
-        return self.recipe.schedule.ensemble.samples
+        return self.ensemble.samples
 
     def frame_codes(self) -> list[int] | None:
         """The transform of each sample slot 0…K−1 of an ensemble, or None when there are none."""
-        count = TRANSFORM_COUNT[self.recipe.schedule.ensemble.transforms]
+        count = TRANSFORM_COUNT[self.ensemble.transforms]
         if self.samples == 1 or count == 1:
             return None
         return [k % count for k in range(self.samples)]
@@ -178,7 +162,7 @@ class Restorer:
         if samples == 1:
             return None
         w_avg = G.mapping.w_avg.detach().float().reshape(1, -1).to(self.device)
-        psi = self.recipe.schedule.ensemble.truncation
+        psi = self.ensemble.truncation
         zs = torch.stack([torch.randn(G.z_dim, generator=torch_generator(key.seed, key.image_id, f"ensemble/{k}"))
                           for key in keys for k in range(samples)]).to(self.device)
         labels = torch.zeros(zs.shape[0], G.c_dim, device=self.device) if G.c_dim else None
@@ -191,7 +175,7 @@ class Restorer:
                 keep_phases: bool = False, on_step: StepCallback | None = None) -> Restoration:
         """Restore a batch: `target` is the degraded batch `[B,C,h,w]`; one latent per image.
 
-        With `schedule.ensemble.samples` K > 1 each image is restored K times from different starts
+        With `ensemble.samples` K > 1 each image is restored K times from different starts
         and the result is their mean (`spread` holds the per-pixel std); `operator` must then be
         realised for `expand_keys(keys, K)`."""
         samples = self.samples
@@ -221,7 +205,7 @@ class Restorer:
             scheduler = plan.optimizer.scheduler(optimizer, plan.steps)
             history: list[torch.Tensor] = []
             for step in range(plan.steps):
-                x = operator(self.render(plan.space.to_styles(latent, G), codes, self.recipe.precision))
+                x = operator(self.render(plan.space.to_styles(latent, G), codes, self.precision))
                 if x.shape != target.shape:
                     raise UserError(
                         f"the degraded render is {list(x.shape)} but the target is {list(target.shape)}; the "
@@ -259,7 +243,7 @@ class Restorer:
     def final_render(self, styles: torch.Tensor, codes: list[int] | None, keys: Sequence[ImageKey]) -> torch.Tensor:
         """The restored images: G's constant noise, or the mean over `ensemble.noise_draws` noise draws, each
         seeded by (seed, image id, sample slot, draw) so that a row's result does not depend on its batch."""
-        draws = self.recipe.schedule.ensemble.noise_draws
+        draws = self.ensemble.noise_draws
         if draws == 0:
             return self.render(styles, codes).clamp(0, 1)
         total = self.frame(self.noise_draw(styles, keys, 0), codes).clamp(0, 1)

@@ -67,3 +67,10 @@ def set_scores(slots: Sequence[MetricSlot], preds: Sequence[torch.Tensor], refs:
         except MissingWeightsError as exc:
             slot.metric, slot.unavailable = None, str(exc)
     return scores
+
+
+def direction_arrow(lower_is_better: bool | None, down: str = " ↓", up: str = " ↑") -> str:
+    """The mark shown after a metric's name: `down` when lower is better, `up` when higher is, else nothing."""
+    if lower_is_better is None:
+        return ""
+    return down if lower_is_better else up

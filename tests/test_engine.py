@@ -14,7 +14,8 @@ from restorefw.errors import UserError
 from restorefw.imageio import read_image, write_png
 from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
-from restorefw.run import load_generator, run_recipe
+from restorefw.build import Generators
+from restorefw.run import run_recipe
 
 TINY_CONFIG = {"z_dim": 32, "c_dim": 0, "w_dim": 32, "img_resolution": 32, "img_channels": 3,
                "mapping_kwargs": {"num_layers": 2},
@@ -41,7 +42,7 @@ def recipe_dict(images: Path, out: Path, **overrides) -> dict:
 def in_range_images(folder: Path, count: int, seed: int = 11, psi: float = 1.0) -> torch.Tensor:
     """Ground truths the tiny generator can render exactly: G(w*) for random z (truncated by `psi`)."""
     registry = load_plugins().registry
-    G = load_generator(parse_recipe(recipe_dict(folder, folder)), registry, torch.device("cpu"))
+    G = Generators(registry).get(parse_recipe(recipe_dict(folder, folder)).generator, torch.device("cpu"))
     z = torch.randn(count, TINY_CONFIG["z_dim"], generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         images = render(G, G.mapping(z, None, truncation_psi=psi)).clamp(0, 1)
@@ -184,7 +185,7 @@ def test_in_range_restoration_beats_naive_baseline(tmp_path, task):
 
 def test_bfloat16_precision_renders_close_to_float32(tmp_path):
     registry = load_plugins().registry
-    G = load_generator(parse_recipe(recipe_dict(tmp_path, tmp_path)), registry, torch.device("cpu"))
+    G = Generators(registry).get(parse_recipe(recipe_dict(tmp_path, tmp_path)).generator, torch.device("cpu"))
     styles = G.mapping(torch.randn(2, TINY_CONFIG["z_dim"], generator=torch.Generator().manual_seed(0)), None)
     full, half = render(G, styles), render(G, styles, "bfloat16")
     assert half.dtype == torch.float32
@@ -199,7 +200,7 @@ def test_ensemble_sample_zero_is_the_single_run_and_the_restoration_is_the_mean(
     ensemble = recipe_dict(images, tmp_path / "ens", **base)
     ensemble["schedule"]["ensemble"] = {"samples": 3, "truncation": 1.0}
     run(ensemble)
-    G = load_generator(parse_recipe(ensemble), load_plugins().registry, torch.device("cpu"))
+    G = Generators(load_plugins().registry).get(parse_recipe(ensemble).generator, torch.device("cpu"))
     for image_id in ("img0", "img2"):
         folder = tmp_path / "ens" / "images" / image_id
         styles = torch.load(folder / "styles.pt")[0]
@@ -230,7 +231,7 @@ def test_ensemble_transforms_put_each_sample_in_its_frame(images, tmp_path):
                          losses=[{"type": "consistency"}], batch_size=2)
     recipe["schedule"]["ensemble"] = {"samples": 4, "transforms": "flips"}
     run(recipe)
-    G = load_generator(parse_recipe(recipe), load_plugins().registry, torch.device("cpu"))
+    G = Generators(load_plugins().registry).get(parse_recipe(recipe).generator, torch.device("cpu"))
     folder = tmp_path / "ens" / "images" / "img1"
     styles = torch.load(folder / "styles.pt")[0]
     with torch.no_grad():
@@ -300,7 +301,7 @@ def test_noise_draws_render_the_mean_over_seeded_noise_whatever_the_batch(images
         run(recipe)
         assert torch.equal(torch.random.get_rng_state(), state)  # the draws leave torch's global RNG alone
         outputs[name] = {i: read_image(tmp_path / name / "images" / i / "restored.png", 3) for i in ("img0", "img2")}
-    G = load_generator(parse_recipe(recipe), load_plugins().registry, torch.device("cpu"))
+    G = Generators(load_plugins().registry).get(parse_recipe(recipe).generator, torch.device("cpu"))
     for image_id in ("img0", "img2"):
         assert torch.equal(outputs["b3"][image_id], outputs["b1"][image_id])
         styles = torch.load(tmp_path / "const" / "images" / image_id / "styles.pt")[0]

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from restorefw.bench.tasks import COMBINATION_LEVEL
+from restorefw.evaluation import direction_arrow
 from restorefw.imageio import atomic_write_text
 
 DISPLAY = {"lpips": "LPIPS", "lpips-vgg": "LPIPS-vgg", "pfid": "PFID", "fid": "FID", "kid": "KID", "is": "IS",
@@ -65,7 +67,7 @@ class Table:
 
 
 def metric_label(name: str, lower: bool | None) -> str:
-    return DISPLAY.get(name, name) + {True: " ↓", False: " ↑"}.get(lower, "")
+    return DISPLAY.get(name, name) + direction_arrow(lower)
 
 
 def task_label(task: str) -> str:
@@ -89,8 +91,6 @@ def _mark(cells: Sequence[Cell], lower: bool | None) -> None:
 
 def build_tables(results: dict[str, Any], grid, recipes: Sequence[str]) -> list[Table]:
     """The tables the grid asks for, from gathered results."""
-    from restorefw.bench import COMBINATION_LEVEL
-
     values = {(c["recipe"], c["task"], c["level"]): c["values"] for c in results["cells"]}
     direction = {name: info.get("lower_is_better") for name, info in results["metrics"].items()}
 
@@ -182,8 +182,7 @@ def tex_escape(text: str) -> str:
 
 
 def _tex_metric(name: str, lower: bool | None) -> str:
-    arrow = {True: r" $\downarrow$", False: r" $\uparrow$"}.get(lower, "")
-    return tex_escape(DISPLAY.get(name, name)) + arrow
+    return tex_escape(DISPLAY.get(name, name)) + direction_arrow(lower, r" $\downarrow$", r" $\uparrow$")
 
 
 def to_latex(tables: Sequence[Table], results: dict[str, Any]) -> str:

@@ -1,0 +1,131 @@
+"""One batch through a built recipe: read the images, make the targets, restore, score."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from restorefw.build import Built
+from restorefw.degradation import DegradationOperator, ImageKey, check_output
+from restorefw.engine import Identity, Restoration, expand_keys
+from restorefw.errors import UserError
+from restorefw.evaluation import paired_scores
+from restorefw.imageio import read_image
+from restorefw.inputs import InputImage
+from restorefw.metric import like
+from restorefw.progress import Progress
+
+Mode = Literal["benchmark", "restore"]
+
+
+def resize(images: torch.Tensor, size: tuple[int, int], antialias: bool = False) -> torch.Tensor:
+    """`[C,H,W]` or `[B,C,H,W]` resized bicubically to `size` and clamped to [0,1]; a copy when already that size."""
+    if tuple(images.shape[-2:]) == tuple(size):
+        return images.clone()
+    batch = images if images.dim() == 4 else images[None]
+    resized = F.interpolate(batch, size=size, mode="bicubic", align_corners=False, antialias=antialias).clamp(0, 1)
+    return resized if images.dim() == 4 else resized[0]
+
+
+@dataclass
+class BatchResult:
+    """What restoring one batch produced, image by image (index i of every tensor is `items[i]`)."""
+
+    items: list[InputImage]
+    target: torch.Tensor
+    clean: torch.Tensor | None  # ground truths (benchmark mode)
+    baseline: torch.Tensor  # the target bicubically upsampled to the generator's size
+    mask: torch.Tensor | None
+    restoration: Restoration
+    scores: dict[str, dict[str, list[float] | None]]  # group (restored/baseline/fidelity) → metric → per image
+    seconds: float  # per image
+
+
+class Pipeline:
+    """Restores batches of input images with a built recipe; `mode` says whether inputs are clean
+    (benchmark: degraded here by the true operator) or already degraded (restore)."""
+
+    def __init__(self, built: Built, mode: Mode, seed: int, keep_phases: bool = False) -> None:
+        self.built, self.mode, self.seed, self.keep_phases = built, mode, seed, keep_phases
+        self.G, self.device, self.restorer = built.generator, built.device, built.restorer
+
+    @property
+    def resolution(self) -> tuple[int, int]:
+        return self.G.img_resolution, self.G.img_resolution
+
+    @property
+    def channels(self) -> int:
+        return self.G.img_channels
+
+    @property
+    def degradation_label(self) -> str:
+        degradation = self.built.degradation
+        return f"degradation {degradation.label!r}" if degradation is not None else "no degradation"
+
+    def operator(self, batch: int, keys: Sequence[ImageKey]) -> DegradationOperator:
+        if self.built.degradation is None:
+            return Identity()
+        return self.built.degradation.realize((batch, self.channels, *self.resolution), keys, self.device)
+
+    def load(self, items: Sequence[InputImage], keys: Sequence[ImageKey]):
+        """Targets, ground truths (benchmark mode), the realised operator for the batch, and the one
+        the engine optimises through (realised for the K-fold batch when the recipe has an ensemble)."""
+        samples = self.restorer.samples
+        operator = self.operator(len(items), keys)
+        engine_operator = operator if samples == 1 else self.operator(len(items) * samples, expand_keys(keys, samples))
+        size = operator.output_size(*self.resolution)
+        expected = (len(items), operator.output_channels(self.channels), *size)
+        if self.mode == "benchmark":
+            clean = torch.stack([resize(read_image(item.path, self.channels), self.resolution, antialias=True)
+                                 for item in items])
+            with torch.no_grad():
+                target = operator.true(clean.to(self.device)).cpu()
+            check_output(target, expected, self.degradation_label, "the true operator", in_unit_range=True)
+            return target, clean, operator, engine_operator
+        target = torch.stack([resize(read_image(item.path, expected[1]), size, antialias=True) for item in items])
+        if any(item.mask is not None for item in items):
+            masks = torch.stack([(resize(read_image(item.mask, 1), size, antialias=True).round()
+                                  if item.mask is not None else torch.ones(1, *size))
+                                 for item in items]).to(self.device)
+            operator.set_mask(masks)
+            engine_operator.set_mask(masks.repeat_interleave(samples, 0))
+        return target, None, operator, engine_operator
+
+    def restore(self, items: Sequence[InputImage],
+                progress: Progress | None = None) -> tuple[BatchResult | None, list[str]]:
+        """Restore `items` as one batch; unreadable images are left out and reported as problems
+        (images whose optimisation failed are in the result, see `Restoration.failures`)."""
+        problems: list[str] = []
+        readable: list[InputImage] = []
+        for item in items:
+            try:
+                read_image(item.path, self.channels)
+                readable.append(item)
+            except UserError as exc:
+                problems.append(str(exc))
+        if not readable:
+            return None, problems
+        keys = [ImageKey(self.seed, item.image_id) for item in readable]
+        target, clean, operator, engine_operator = self.load(readable, keys)
+        started = time.perf_counter()
+        on_step = progress.callback(", ".join(item.image_id for item in readable)) if progress is not None else None
+        result = self.restorer.restore(target, engine_operator, keys, keep_phases=self.keep_phases, on_step=on_step)
+        elapsed = time.perf_counter() - started
+        baseline = resize(target, self.resolution)
+        if clean is not None:
+            baseline = like(baseline, clean)
+        with torch.no_grad():
+            degraded_restored = operator(result.restored.to(self.device)).cpu().clamp(0, 1)
+        metrics = self.built.metrics
+        scores = {}
+        if clean is not None:
+            scores["restored"] = paired_scores(metrics, result.restored, clean)
+            scores["baseline"] = paired_scores(metrics, baseline, clean)
+        scores["fidelity"] = paired_scores(metrics, degraded_restored, target)
+        mask = operator.mask.cpu() if operator.mask is not None else None
+        return BatchResult(list(readable), target, clean, baseline, mask, result, scores,
+                           elapsed / len(readable)), problems
