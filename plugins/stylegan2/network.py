@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from restorefw_plugins.stylegan2.modconv import modulated_conv2d
+from restorefw_plugins.stylegan2.modconv import FrozenTerms, modulated_conv2d
 from restorefw_plugins.stylegan2.ops import SQRT2, bias_act, make_filter, upsample2d
 
 ACTIVATION_GAIN = {"linear": 1.0, "relu": SQRT2, "lrelu": SQRT2}
@@ -151,6 +151,9 @@ class SynthesisLayer(nn.Module):
             self.register_buffer("noise_const", torch.empty(resolution, resolution))
             self.noise_strength = nn.Parameter(torch.zeros([]))
         self.bias = nn.Parameter(torch.zeros(out_channels))
+        self._terms = FrozenTerms()
+        self._offset_key: tuple | None = None
+        self._offset_value: torch.Tensor | None = None
 
     @torch.no_grad()
     def init_random(self, gen: torch.Generator) -> None:
@@ -160,22 +163,38 @@ class SynthesisLayer(nn.Module):
             self.noise_const.copy_(torch.randn(self.noise_const.shape, generator=gen))
             self.noise_strength.zero_()
 
+    def _offset(self, noise_mode: str, x: torch.Tensor, gain: float) -> torch.Tensor:
+        """gain * (noise + bias), broadcastable to the conv output; constant (and cached) for a frozen
+        layer in 'const' or 'none' mode."""
+        bias = self.bias.reshape(-1, 1, 1)
+        if self.use_noise and noise_mode == "random":
+            size = [x.shape[0], 1, self.resolution, self.resolution]
+            noise = torch.randn(size, device=x.device, dtype=x.dtype) * self.noise_strength.to(x.dtype)
+            return (noise + bias.to(x.dtype)) * gain
+        parts = [self.bias, self.noise_const, self.noise_strength] if self.use_noise and noise_mode == "const" \
+            else [self.bias]
+        frozen = not any(t.requires_grad for t in parts)
+        key = (noise_mode, gain, x.dtype, *((t.data_ptr(), t._version, t.device) for t in parts))
+        if frozen and self._offset_key == key:
+            return self._offset_value
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
+            offset = self.noise_const * self.noise_strength + bias if len(parts) == 3 else bias
+            offset = offset.to(x.dtype) * gain
+        if frozen:
+            self._offset_key, self._offset_value = key, offset
+        return offset
+
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "const", gain: float = 1,
                 fused: bool = True) -> torch.Tensor:
         if w.ndim == 3:
             w = w[:, : self.out_channels]
         styles = self.affine(w)
-        bias = self.bias.to(x.dtype).reshape(-1, 1, 1)
-        if self.use_noise and noise_mode == "random":
-            size = [x.shape[0], 1, self.resolution, self.resolution]
-            offset = torch.randn(size, device=x.device, dtype=x.dtype) * self.noise_strength.to(x.dtype) + bias
-        elif self.use_noise and noise_mode == "const":
-            offset = (self.noise_const * self.noise_strength).to(x.dtype) + bias
-        else:
-            offset = bias
-        x = modulated_conv2d(x, self.weight.to(x.dtype), styles, demodulate=True, up=self.up, padding=self.padding,
-                             resample_filter=self.resample_filter, noise=offset, fused=fused)
-        x = _act(x, self.activation) * (self.act_gain * gain)
+        total_gain = self.act_gain * gain  # > 0: the activations used here commute with it
+        weight = self.weight.to(x.dtype)
+        x = modulated_conv2d(x, weight, styles, demodulate=True, up=self.up, padding=self.padding,
+                             resample_filter=self.resample_filter, noise=self._offset(noise_mode, x, total_gain),
+                             fused=fused, gain=total_gain, terms=self._terms(weight, self.up))
+        x = _act(x, self.activation)
         if self.conv_clamp is not None:
             clamp = self.conv_clamp * gain
             x = x.clamp(-clamp, clamp)
@@ -194,6 +213,7 @@ class ToRGBLayer(nn.Module):
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.weight_gain = 1 / math.sqrt(in_channels * kernel_size * kernel_size)
+        self._terms = FrozenTerms()
 
     @torch.no_grad()
     def init_random(self, gen: torch.Generator) -> None:
@@ -204,8 +224,10 @@ class ToRGBLayer(nn.Module):
         if w.ndim == 3:
             w = w[:, : self.out_channels]
         styles = self.affine(w) * self.weight_gain
-        x = modulated_conv2d(x, self.weight.to(x.dtype), styles, demodulate=False, fused=fused)
-        return bias_act(x, self.bias, False, 1, self.conv_clamp)
+        weight = self.weight.to(x.dtype)
+        x = modulated_conv2d(x, weight, styles, demodulate=False, fused=fused,
+                             noise=self.bias.to(x.dtype).reshape(-1, 1, 1), terms=self._terms(weight))
+        return bias_act(x, None, False, 1, self.conv_clamp)
 
 
 class Conv2dLayer(nn.Module):
