@@ -188,6 +188,24 @@ def test_bench_report_holds_the_tables_values_and_best_marks_and_links_to_the_st
     assert "cells/msssim/NP-M/seed0/images/img1/restored.png" in page.sources
 
 
+def test_the_end_of_a_run_writes_the_report_also_when_images_failed_and_only_warns_when_it_cannot(
+        run_dir, tmp_path, capsys):
+    from restorefw.errors import WorkError
+    from restorefw.report.command import report_at_end
+
+    folder = copy_of(run_dir, tmp_path)
+    (folder / "report.html").unlink(missing_ok=True)
+    with report_at_end(folder, enabled=False):
+        pass
+    assert not (folder / "report.html").exists()
+    with pytest.raises(WorkError), report_at_end(folder):
+        raise WorkError("1 image(s) could not be restored")
+    assert (folder / "report.html").is_file() and f"Report: {folder / 'report.html'}" in capsys.readouterr().out
+    with report_at_end(tmp_path / "empty"):
+        (tmp_path / "empty").mkdir()
+    assert "warning: no report written" in capsys.readouterr().err
+
+
 def test_report_of_a_folder_that_is_not_a_run_says_why(cli, tmp_path):
     code, _, err = cli("report", tmp_path)
     assert code == 2 and "has no results.json" in err and "Traceback" not in err

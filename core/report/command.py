@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import webbrowser
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import click
 
 from restorefw.cli import cli
+from restorefw.errors import WorkError
 from restorefw.report.render import write_report
 
 NO_REPORT_HELP = "Do not write report.html at the end."
@@ -18,6 +21,27 @@ def announce_report(folder: Path) -> Path:
     path = write_report(folder)
     click.echo(f"Report: {path}")
     return path
+
+
+@contextmanager
+def report_at_end(folder: Path, enabled: bool = True) -> Iterator[None]:
+    """Write `folder`'s report after the block, also when some images failed (the report lists them)."""
+    try:
+        yield
+    except WorkError:
+        if enabled:
+            _report_or_warn(folder)
+        raise
+    if enabled:
+        _report_or_warn(folder)
+
+
+def _report_or_warn(folder: Path) -> None:
+    try:
+        announce_report(folder)
+    except Exception as exc:  # the results are on disk: a report that cannot be made must not fail the run
+        click.echo(f"warning: no report written ({type(exc).__name__}: {exc}); `restorefw report {folder}` "
+                   "makes it once the cause is fixed.", err=True)
 
 
 @cli.command()

@@ -27,7 +27,7 @@ def split_log(log: dict[str, list[float]]) -> tuple[list[str], list[str]]:
 def loss_figure(log: dict[str, list[float]]) -> bytes:
     """The SVG of one image's loss curves: steps run on across phases, phase boundaries dashed."""
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
     phases, terms = split_log(log)
     figure = Figure(figsize=(5.2, 2.4), dpi=100)
@@ -48,9 +48,14 @@ def loss_figure(log: dict[str, list[float]]) -> bytes:
                       textcoords="offset points", va="top", fontsize=7.5, fontweight="bold", color="#555555")
         start += length
     axes.set_yscale("log" if positive else "symlog")
+    if positive:  # plain numbers (0.4, not 4×10⁻¹); minor ticks labelled only when there are few decades
+        values = [v for series in log.values() for v in series]
+        plain = FuncFormatter(lambda value, _: f"{value:.3g}")
+        axes.yaxis.set_major_formatter(plain)
+        axes.yaxis.set_minor_formatter(plain if max(values) < 20 * min(values) else NullFormatter())
     axes.set_xlabel("step", fontsize=8)
     axes.set_ylabel("loss", fontsize=8)
-    axes.tick_params(labelsize=7)
+    axes.tick_params(which="both", labelsize=7)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(True, which="major", color="#e5e5e5", linewidth=0.6)
     axes.set_xlim(0, max(start - 1, 1))
