@@ -17,13 +17,18 @@ from restorefw.cli import cli, get_plugins
               help="Run shard I of N (from 0); default: RANK/WORLD_SIZE (torchrun) or the whole grid.")
 @click.option("--force", is_flag=True, help="Redo this shard's items even when a previous run finished them.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
-def bench(grid: str, output: str | None, shard: str | None, force: bool, quiet: bool) -> None:
+@click.option("--no-report", is_flag=True, help="Do not write report.html when the tables are written.")
+def bench(grid: str, output: str | None, shard: str | None, force: bool, quiet: bool, no_report: bool) -> None:
     """Run a benchmark grid (recipes × tasks × levels × seeds) and write the paper's tables."""
     from restorefw.bench import run_bench
 
     outcome = run_bench(grid, get_plugins(), Path(output) if output else None, shard, force, quiet)
     click.echo(f"{len(outcome.executed)} item(s) restored, {outcome.skipped} already done; "
                f"{outcome.done}/{outcome.total} done in the grid" + ("; tables written." if outcome.gathered else "."))
+    if outcome.gathered and outcome.folder is not None and not no_report:
+        from restorefw.report.command import report_or_warn
+
+        report_or_warn(outcome.folder)
 
 
 @cli.command()

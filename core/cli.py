@@ -78,14 +78,17 @@ def validate(recipes: tuple[str, ...]) -> None:
 @click.option("--output", "-o", type=click.Path(file_okay=False), help="Output folder (overrides outputs.dir).")
 @click.option("--force", is_flag=True, help="Redo images that a previous run finished.")
 @click.option("--limit", type=int, default=None, help="Restore at most this many images.")
-def run(recipe: str, output: str | None, force: bool, limit: int | None) -> None:
-    """Restore the images a recipe names and write results, grids and metrics."""
+@click.option("--no-report", is_flag=True, help="Do not write report.html at the end.")
+def run(recipe: str, output: str | None, force: bool, limit: int | None, no_report: bool) -> None:
+    """Restore the images a recipe names and write results, grids, metrics and report.html."""
     plugins = get_plugins()
     parsed = load_recipe(recipe, plugins.registry)
-    from restorefw.run import run_recipe
+    from restorefw.report.command import report_at_end
+    from restorefw.run import output_root, run_recipe
 
-    run_recipe(parsed, plugins, recipe_path=Path(recipe), output=Path(output) if output else None,
-               force=force, limit=limit)
+    with report_at_end(output_root(parsed, Path(recipe), Path(output) if output else None), not no_report):
+        run_recipe(parsed, plugins, recipe_path=Path(recipe), output=Path(output) if output else None,
+                   force=force, limit=limit)
 
 
 @cli.command(name="plugins")

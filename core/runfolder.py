@@ -121,6 +121,7 @@ class RunFolder:
         folder = self.image_dir(item.image_id)
         write_png(folder / "restored.png", result.restored[i])
         write_png(folder / "target.png", batch.target[i])
+        write_png(folder / "baseline.png", batch.baseline[i])
         panels = [("target", batch.target[i]), ("baseline", batch.baseline[i]), ("restored", result.restored[i])]
         if batch.clean is not None:
             write_png(folder / "ground_truth.png", batch.clean[i])

@@ -206,6 +206,25 @@ def test_the_end_of_a_run_writes_the_report_also_when_images_failed_and_only_war
     assert "warning: no report written" in capsys.readouterr().err
 
 
+def test_run_ends_by_printing_its_report_path_and_no_report_skips_it(run_dir, cli):
+    recipe = run_dir.parent / "recipe.yaml"
+    (run_dir / "report.html").unlink(missing_ok=True)
+    code, out, _ = cli("run", recipe, "--no-report")  # every image is finished: a quick resume
+    assert code == 0 and not (run_dir / "report.html").exists() and "Report:" not in out
+    code, out, _ = cli("run", recipe)
+    assert code == 0 and out.strip().splitlines()[-1] == f"Report: {run_dir / 'report.html'}"
+    assert "images/img0/baseline.png" in page_of(run_dir).sources
+
+
+def test_bench_ends_by_printing_its_report_path(bench_dir, cli):
+    (bench_dir / "report.html").unlink(missing_ok=True)
+    grid = bench_dir.parents[1] / "grid.yaml"
+    code, out, _ = cli("bench", grid, "--no-report", "-q")
+    assert code == 0 and not (bench_dir / "report.html").exists()
+    code, out, _ = cli("bench", grid, "-q")
+    assert code == 0 and out.strip().splitlines()[-1] == f"Report: {bench_dir / 'report.html'}"
+
+
 def test_report_of_a_folder_that_is_not_a_run_says_why(cli, tmp_path):
     code, _, err = cli("report", tmp_path)
     assert code == 2 and "has no results.json" in err and "Traceback" not in err

@@ -36,6 +36,7 @@ class Outcome:
     total: int = 0
     gathered: bool = False
     problems: list[str] = field(default_factory=list)
+    folder: Path | None = None  # the bench's output folder
 
 
 @dataclass
@@ -132,7 +133,7 @@ class Bench:
         RunFolder(self.out).write_manifest(manifest)
         index, count = self.shard
         mine = [b for b in batches if b.index % count == index]
-        outcome = Outcome(total=len(manifest["items"]))
+        outcome = Outcome(total=len(manifest["items"]), folder=self.out)
         todo = []
         for batch in mine:
             folder = RunFolder(batch.cell.folder(self.out))

@@ -30,13 +30,14 @@ def report_at_end(folder: Path, enabled: bool = True) -> Iterator[None]:
         yield
     except WorkError:
         if enabled:
-            _report_or_warn(folder)
+            report_or_warn(folder)
         raise
     if enabled:
-        _report_or_warn(folder)
+        report_or_warn(folder)
 
 
-def _report_or_warn(folder: Path) -> None:
+def report_or_warn(folder: Path) -> None:
+    """Write and announce the report; when it cannot be made, say why and carry on."""
     try:
         announce_report(folder)
     except Exception as exc:  # the results are on disk: a report that cannot be made must not fail the run
