@@ -1,0 +1,91 @@
+"""Conformance of degradation components: the realised operator's shapes, range, mask, gradients, seeding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from restorefw.degradation import Degradation, DegradationOperator
+from restorefw.testing import samples as S
+from restorefw.testing.common import check_common
+from restorefw.testing.rules import Checker, Report, Skipped
+
+CPU = torch.device("cpu")
+
+
+def check_degradation(cls: type[Degradation], image_size: int = 64, **params: Any) -> Report:
+    """Run a degradation class through every rule of the degradation contract; raises ConformanceError."""
+    checker = Checker("degradation", cls)
+    try:
+        _check(checker, cls, image_size, params)
+    except Skipped as exc:
+        checker.report.skipped = str(exc)
+    return checker.report
+
+
+def _realize(checker: Checker, degradation: Degradation, shape, keys, device=CPU) -> DegradationOperator:
+    with checker.rule("degradation.realize"):
+        op = degradation.realize(shape, keys, device)
+    checker.require(isinstance(op, DegradationOperator), "degradation.realize",
+                    f"realize returned a {type(op).__name__}")
+    return op
+
+
+def _check(checker: Checker, cls: type[Degradation], size: int, params: dict[str, Any]) -> None:
+    degradation = check_common(checker, cls, Degradation, params)
+    x, keys = S.images(3, size), S.keys(3)
+    op = _realize(checker, degradation, tuple(x.shape), keys)
+    with checker.rule("degradation.shape"):
+        out_size = tuple(op.output_size(size, size))
+        y, fx = op.true(x), op(x)
+    expected = (3, 3, *out_size)
+    for label, value in (("true(x)", y), ("forward(x)", fx)):
+        checker.require(isinstance(value, torch.Tensor) and tuple(value.shape) == expected, "degradation.shape",
+                        f"{label} has shape {list(getattr(value, 'shape', []))}, expected {list(expected)}")
+    checker.require(bool(((y >= 0) & (y <= 1)).all()) and bool(torch.equal((y * 255).round() / 255, y)),
+                    "degradation.range", "true(x) left values off [0, 1] or off the 8-bit grid")
+    checker.report.passed.append("degradation.range")
+    mask = op.mask
+    checker.require(mask is None or (tuple(mask.shape) == (3, 1, *out_size) and bool(((mask >= 0) & (mask <= 1)).all())),
+                    "degradation.mask", f"mask has shape {list(getattr(mask, 'shape', []))}, expected "
+                                        f"{[3, 1, *out_size]} with values in [0, 1]")
+    checker.report.passed.append("degradation.mask")
+    xg = x.clone().requires_grad_(True)
+    with checker.rule("degradation.gradient"):
+        op(xg).square().sum().backward()
+    checker.require(xg.grad is not None and bool(torch.isfinite(xg.grad).all()), "degradation.gradient",
+                    "no finite gradient reached x through forward(x)")
+    alone = [_realize(checker, degradation, (1, *x.shape[1:]), keys[i:i + 1]) for i in range(3)]
+    with checker.rule("degradation.batch-independence"):
+        y_alone = torch.cat([a.true(x[i:i + 1]) for i, a in enumerate(alone)])
+    checker.require(S.close(y, y_alone, atol=1.5 / 255), "degradation.batch-independence",
+                    "true(x) realised for 3 keys differs from realised for each key alone "
+                    f"(max difference {(y - y_alone).abs().max().item():.4g})")
+    if mask is not None:
+        masks_alone = torch.cat([a.mask for a in alone])
+        checker.require(S.close(mask, masks_alone), "degradation.batch-independence",
+                        "the mask realised for 3 keys differs from the masks realised one by one")
+    again = _realize(checker, cls(cls.Params.model_validate(params)), tuple(x.shape), keys)
+    with checker.rule("degradation.determinism"):
+        y_again = again.true(x)
+    checker.require(torch.equal(y, y_again), "degradation.determinism", "two realisations for the same keys "
+                                                                        "made different targets")
+    _check_levels(checker, cls, size, params)
+    for device in S.devices()[1:]:
+        with checker.rule("device.move"):
+            moved = op.to(device)(x.to(device))
+        checker.require(moved.device.type == device.type, "device.move", f"forward on {device} returned "
+                                                                         f"a tensor on {moved.device}")
+    checker.report.passed.append("device.move")
+
+
+def _check_levels(checker: Checker, cls: type[Degradation], size: int, params: dict[str, Any]) -> None:
+    fields = getattr(cls.Params, "model_fields", {})
+    if "level" not in fields:
+        return
+    for level in getattr(cls, "levels", ()) or ():
+        with checker.rule("degradation.levels"):
+            component = cls(cls.Params.model_validate({**params, "level": level}))
+            op = component.realize((1, 3, size, size), S.keys(1), CPU)
+            op.true(S.images(1, size))

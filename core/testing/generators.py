@@ -1,0 +1,77 @@
+"""Conformance of generator components: the loaded network's protocol, frozen weights, batching, seeding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from restorefw.generator import Generator
+from restorefw.testing import samples as S
+from restorefw.testing.common import check_common
+from restorefw.testing.rules import Checker, Report, Skipped
+
+ATTRIBUTES = ("z_dim", "c_dim", "w_dim", "num_ws", "img_resolution", "img_channels", "mapping", "synthesis")
+
+
+def check_generator(cls: type[Generator], **params: Any) -> Report:
+    """Run a generator class through every rule of the generator contract; raises ConformanceError."""
+    checker = Checker("generator", cls)
+    try:
+        _check(checker, cls, params)
+    except Skipped as exc:
+        checker.report.skipped = str(exc)
+    return checker.report
+
+
+def check_network(checker: Checker, G: Any) -> None:
+    """The protocol rules of a loaded network (also used by `check_latent_space` on the generator it gets)."""
+    missing = [a for a in ATTRIBUTES if not hasattr(G, a)]
+    checker.require(not missing, "generator.load", f"the network lacks {', '.join(missing)}")
+    w_avg = getattr(G.mapping, "w_avg", None)
+    checker.require(isinstance(w_avg, torch.Tensor) and tuple(w_avg.shape) == (G.w_dim,), "generator.load",
+                    f"mapping.w_avg is {getattr(w_avg, 'shape', w_avg)!r}, expected shape [{G.w_dim}]")
+    checker.report.passed.append("generator.load")
+
+
+def _check(checker: Checker, cls: type[Generator], params: dict[str, Any]) -> None:
+    component = check_common(checker, cls, Generator, params)
+    with checker.rule("generator.load"):
+        G = component.load(torch.device("cpu"))
+    check_network(checker, G)
+    trainable = [n for n, p in getattr(G, "named_parameters", lambda: [])() if p.requires_grad]
+    checker.require(not trainable, "generator.frozen", f"parameters requiring grad: {', '.join(trainable[:3])}")
+    checker.report.passed.append("generator.frozen")
+    z = torch.randn(3, G.z_dim, generator=torch.Generator().manual_seed(S.SEED))
+    c = torch.zeros(3, G.c_dim) if G.c_dim else None
+    with checker.rule("generator.mapping"):
+        ws = G.mapping(z, c)
+    expected = (3, G.num_ws, G.w_dim)
+    checker.require(tuple(ws.shape) == expected, "generator.mapping", f"mapping(z, c) returned shape "
+                                                                      f"{list(ws.shape)}, expected {list(expected)}")
+    ws = ws.detach().clone().requires_grad_(True)
+    with checker.rule("generator.synthesis"):
+        images = G.synthesis(ws, noise_mode="const")
+    shape = (3, G.img_channels, G.img_resolution, G.img_resolution)
+    checker.require(tuple(images.shape) == shape and images.is_floating_point(), "generator.synthesis",
+                    f"synthesis returned {list(images.shape)} {images.dtype}, expected {list(shape)} floats")
+    checker.require(bool(torch.isfinite(images).all()), "generator.synthesis", "the images are not finite")
+    with checker.rule("generator.synthesis"):
+        images.square().mean().backward()
+    checker.require(ws.grad is not None and bool(torch.isfinite(ws.grad).all()), "generator.synthesis",
+                    "no finite gradient reached ws")
+    with torch.no_grad(), checker.rule("generator.batch-independence"):
+        alone = torch.cat([G.synthesis(ws[i:i + 1].detach(), noise_mode="const") for i in range(3)])
+    checker.require(S.close(images, alone, rtol=1e-4, atol=1e-4), "generator.batch-independence",
+                    f"max difference {(images - alone).abs().max().item():.3g}")
+    with torch.no_grad(), checker.rule("generator.determinism"):
+        twin = cls(cls.Params.model_validate(params)).load(torch.device("cpu"))
+        again = twin.synthesis(ws.detach(), noise_mode="const")
+    checker.require(S.close(images, again, rtol=1e-4, atol=1e-5), "generator.determinism",
+                    "a second load rendered different images from the same styles")
+    for device in S.devices()[1:]:
+        with torch.no_grad(), checker.rule("device.move"):
+            moved = component.load(device).synthesis(ws.detach().to(device), noise_mode="const")
+        checker.require(S.close(moved, images, rtol=1e-3, atol=1e-3), "device.move",
+                        f"on {device} the images differ from the CPU's")
+    checker.report.passed.append("device.move")

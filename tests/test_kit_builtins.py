@@ -1,0 +1,56 @@
+"""Every registered built-in component passes restorefw.testing (the conformance kit) over the registry."""
+
+from __future__ import annotations
+
+import pytest
+
+from restorefw.plugins import load_plugins
+from restorefw.testing import CHECKS
+
+TINY_GENERATOR = {"init": "random", "config": {
+    "z_dim": 32, "c_dim": 0, "w_dim": 32, "img_resolution": 32, "img_channels": 3,
+    "mapping_kwargs": {"num_layers": 2}, "synthesis_kwargs": {"channel_base": 512, "channel_max": 32}}}
+INCEPTION_METRICS = ("fid", "kid", "is", "pfid")
+# Parameters a built-in needs to be exercised offline (random backbones), or sizes it needs.
+PARAMS: dict[tuple[str, str], dict] = {
+    ("generator", "stylegan2-ada"): TINY_GENERATOR,
+    ("degradation", "compose"): {"steps": [{"task": "upsampling", "level": "XS"}, {"task": "inpainting"}]},
+    ("loss", "lpips"): {"backbone": "random"},
+    ("loss", "lpips-multires"): {"backbone": "random"},
+    ("metric", "lpips"): {"backbone": "random"},
+    ("metric", "lpips-vgg"): {"backbone": "random"},
+    ("loss", "iw-ssim"): {"image_size": 176},
+    ("loss", "srsim"): {"image_size": 48},
+    ("loss", "vif"): {"image_size": 48},
+    ("metric", "pfid"): {"crop_size": 16, "num_crops": 2},
+}
+
+
+def builtins() -> list:
+    cases = []
+    for kind, name, entry in load_plugins().registry.components():
+        if kind not in CHECKS or not entry.cls.__module__.startswith("restorefw_plugins."):
+            continue
+        marks = [pytest.mark.slow] if kind == "metric" and name in INCEPTION_METRICS else []
+        cases.append(pytest.param(kind, name, marks=marks, id=f"{kind}:{name}"))
+    return cases
+
+
+def test_the_registry_offers_every_kind_the_kit_checks():
+    kinds = {case.values[0] for case in builtins()}
+    assert kinds == set(CHECKS)
+
+
+@pytest.mark.parametrize("kind,name", builtins())
+def test_builtin_passes_the_conformance_kit(kind, name, tmp_path):
+    cls = load_plugins().registry.get(kind, name)
+    params = dict(PARAMS.get((kind, name), {}))
+    if kind == "metric" and name in INCEPTION_METRICS:
+        from restorefw_plugins.iqa.inception import random_inception_weights
+
+        params.update(weights_path=str(random_inception_weights(tmp_path / "inception.pth")), feature_layer="64")
+    if kind in ("loss", "degradation", "metric"):
+        params.setdefault("image_size", 32)
+    report = CHECKS[kind](cls, **params)
+    assert report.skipped is None, report.skipped
+    assert len(report.passed) >= 10, report.passed
