@@ -13,6 +13,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures"
 CONTRIB_FOCAL = REPO / "contrib" / "restorefw-focal-frequency"
+CONTRIB_DEBLUR = REPO / "contrib" / "restorefw-deblur"
+CONTRIB_PULSE = REPO / "contrib" / "restorefw-pulse"
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +72,20 @@ def focal_frequency(install_dist):
     """The contrib plugin restorefw-focal-frequency, installed as a distribution."""
     return install_dist("restorefw-focal-frequency", {"focal-frequency": "restorefw_focal_frequency"},
                         version="0.1.0", source_dir=CONTRIB_FOCAL / "src")
+
+
+@pytest.fixture
+def deblur(install_dist):
+    """The contrib plugin restorefw-deblur, installed as a distribution."""
+    return install_dist("restorefw-deblur", {"deblur": "restorefw_deblur"}, version="0.1.0",
+                        source_dir=CONTRIB_DEBLUR / "src")
+
+
+@pytest.fixture
+def pulse(install_dist):
+    """The contrib plugin restorefw-pulse, installed as a distribution."""
+    return install_dist("restorefw-pulse", {"pulse": "restorefw_pulse"}, version="0.1.0",
+                        source_dir=CONTRIB_PULSE / "src")
 
 
 TINY_GENERATOR = {"type": "stylegan2-ada", "params": {"init": "random", "seed": 0}}
