@@ -151,7 +151,4 @@ from restorefw.generate import generate  # noqa: E402
 from restorefw.report import command as report_command  # noqa: E402,F401  (registers `report`)
 
 cli.add_command(generate)
-from restorefw.plugin_cli import check, new_plugin  # noqa: E402
-
-cli.add_command(check)
-cli.add_command(new_plugin)
+from restorefw import plugin_cli  # noqa: E402,F401  (registers `check` and `new-plugin` on `cli`)

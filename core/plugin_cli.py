@@ -1,4 +1,5 @@
-"""`restorefw check` (run components through the conformance kit) and `restorefw new-plugin` (a scaffold)."""
+"""CLI commands `restorefw check` (the conformance kit) and `restorefw new-plugin` (a scaffold), registered on
+the root group by core/cli.py."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from restorefw.cli import cli, get_plugins
 from restorefw.errors import UserError
 from restorefw.registry import Entry
 
@@ -32,7 +34,7 @@ def _targets(target: str, plugins: Any) -> list[tuple[str, str, Entry]]:
     return found
 
 
-@click.command()
+@cli.command()
 @click.argument("target")
 @click.option("--params", "params_json", default="{}", help='Component parameters as JSON, e.g. \'{"alpha": 2}\'.')
 @click.option("--image-size", type=int, default=None, help="Side of the test images (default 64).")
@@ -41,7 +43,6 @@ def check(target: str, params_json: str, image_size: int | None) -> None:
 
     Exit 0 when every component conforms (or could not be exercised: missing weights, required
     parameters), 1 when one breaks a rule (the rule and its docs section are named), 2 on bad usage."""
-    from restorefw.cli import get_plugins
     from restorefw.testing import CHECKS, ConformanceError
 
     try:
@@ -76,7 +77,7 @@ def check(target: str, params_json: str, image_size: int | None) -> None:
         sys.exit(1)
 
 
-@click.command(name="new-plugin")
+@cli.command(name="new-plugin")
 @click.argument("kind", type=click.Choice(["loss", "degradation", "latent-space", "metric", "generator"]))
 @click.argument("name")
 @click.option("--dir", "directory", type=click.Path(file_okay=False), default=".",

@@ -11,10 +11,12 @@ TINY_GENERATOR = {"init": "random", "config": {
     "z_dim": 32, "c_dim": 0, "w_dim": 32, "img_resolution": 32, "img_channels": 3,
     "mapping_kwargs": {"num_layers": 2}, "synthesis_kwargs": {"channel_base": 512, "channel_max": 32}}}
 INCEPTION_METRICS = ("fid", "kid", "is", "pfid")
+# Checked in the slow suite: each takes over 5 s here (Inception, VGG backbones, piq's DSS/VSI/IW-SSIM).
+SLOW = {("metric", name) for name in (*INCEPTION_METRICS, "lpips-vgg")} | {
+    ("loss", name) for name in ("dss", "vsi", "iw-ssim", "lpips", "lpips-multires")}
 # Parameters a built-in needs to be exercised offline (random backbones), or sizes it needs.
 PARAMS: dict[tuple[str, str], dict] = {
     ("generator", "stylegan2-ada"): TINY_GENERATOR,
-    ("degradation", "compose"): {"steps": [{"task": "upsampling", "level": "XS"}, {"task": "inpainting"}]},
     ("loss", "lpips"): {"backbone": "random"},
     ("loss", "lpips-multires"): {"backbone": "random"},
     ("metric", "lpips"): {"backbone": "random"},
@@ -31,7 +33,7 @@ def builtins() -> list:
     for kind, name, entry in load_plugins().registry.components():
         if kind not in CHECKS or not entry.cls.__module__.startswith("restorefw_plugins."):
             continue
-        marks = [pytest.mark.slow] if kind == "metric" and name in INCEPTION_METRICS else []
+        marks = [pytest.mark.slow] if (kind, name) in SLOW else []
         cases.append(pytest.param(kind, name, marks=marks, id=f"{kind}:{name}"))
     return cases
 

@@ -88,9 +88,9 @@ class GoodDegradation(Degradation):
         return GoodBlurOperator()
 
 
-class UnroundedOperator(GoodBlurOperator):
+class UnclampedOperator(GoodBlurOperator):
     def true(self, x):
-        return self.forward(x)
+        return self.forward(x) * 1.5
 
 
 class GreyOperator(GoodBlurOperator):
@@ -122,6 +122,10 @@ def degradation(operator):
     return type(operator.__name__.replace("Operator", "Degradation"), (GoodDegradation,), {"realize": realize})
 
 
+class LevelsWithoutFieldDegradation(GoodDegradation):
+    levels = ("low", "high")
+
+
 class ToyPrior(Generator):
     name = "kit-toy"
     description = "The kit's toy generator."
@@ -133,6 +137,13 @@ class ToyPrior(Generator):
 class TrainablePrior(ToyPrior):
     def load(self, device):
         return ToyGenerator().requires_grad_(True)
+
+
+class NoFilterCountPrior(ToyPrior):
+    def load(self, device):
+        G = ToyGenerator()
+        del G.max_filters
+        return G
 
 
 class FlatMappingPrior(ToyPrior):
@@ -194,13 +205,15 @@ BROKEN = [
     (check_loss, LaxParamsLoss, "params.unknown-keys"),
     (check_loss, NamelessLoss, "component.name"),
     (check_loss, OldPrepareLoss, "loss.prepare"),
-    (check_degradation, degradation(UnroundedOperator), "degradation.range"),
+    (check_degradation, degradation(UnclampedOperator), "degradation.range"),
     (check_degradation, degradation(GreyOperator), "degradation.shape"),
     (check_degradation, degradation(WrongMaskOperator), "degradation.mask"),
     (check_degradation, degradation(RoundingOperator), "degradation.gradient"),
     (check_degradation, degradation(GlobalNoiseOperator), "degradation.batch-independence"),
+    (check_degradation, LevelsWithoutFieldDegradation, "component.registers"),
+    (check_generator, NoFilterCountPrior, "generator.load"),
     (check_generator, TrainablePrior, "generator.frozen"),
-    (check_generator, FlatMappingPrior, "generator.mapping"),
+    (check_generator, FlatMappingPrior, "generator.load"),
     (check_latent_space, FlatStylesSpace, "latent.styles"),
     (check_latent_space, BatchCentredSpace, "latent.batch-independence"),
     (check_metric, MeanMetric, "metric.paired"),

@@ -8,12 +8,15 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from restorefw.errors import PluginError
+from restorefw.registry import check_component
+
 from restorefw.testing.rules import Checker
 
 UNKNOWN_KEY = "restorefw_kit_unknown_key"
 
 
-def check_common(checker: Checker, cls: type, base: type, params: dict[str, Any]) -> Any:
+def check_common(checker: Checker, kind: str, cls: type, base: type, params: dict[str, Any]) -> Any:
     """Check the rules shared by every kind and return the component built from `params`."""
     name = getattr(cls, "name", None)
     checker.require(isinstance(name, str) and bool(name) and not any(ch.isspace() for ch in name),
@@ -30,6 +33,11 @@ def check_common(checker: Checker, cls: type, base: type, params: dict[str, Any]
     checker.require(isinstance(model, type) and issubclass(model, BaseModel), "params.model",
                     f"`Params` is {model!r}, not a pydantic model")
     checker.report.passed.append("params.model")
+    try:
+        check_component(kind, cls, "your-plugin")
+    except PluginError as exc:
+        checker.fail("component.registers", str(exc))
+    checker.report.passed.append("component.registers")
     with checker.rule("component.builds"):
         validated = model.model_validate(params)
     try:

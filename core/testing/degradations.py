@@ -33,18 +33,20 @@ def _realize(checker: Checker, degradation: Degradation, shape, keys, device=CPU
 
 
 def _check(checker: Checker, cls: type[Degradation], size: int, params: dict[str, Any]) -> None:
-    degradation = check_common(checker, cls, Degradation, params)
+    degradation = check_common(checker, "degradation", cls, Degradation, params)
     x, keys = S.images(3, size), S.keys(3)
     op = _realize(checker, degradation, tuple(x.shape), keys)
     with checker.rule("degradation.shape"):
         out_size = tuple(op.output_size(size, size))
+        expected = (3, op.output_channels(3), *out_size)
         y, fx = op.true(x), op(x)
-    expected = (3, 3, *out_size)
     for label, value in (("true(x)", y), ("forward(x)", fx)):
-        checker.require(isinstance(value, torch.Tensor) and tuple(value.shape) == expected, "degradation.shape",
-                        f"{label} has shape {list(getattr(value, 'shape', []))}, expected {list(expected)}")
-    checker.require(bool(((y >= 0) & (y <= 1)).all()) and bool(torch.equal((y * 255).round() / 255, y)),
-                    "degradation.range", "true(x) left values off [0, 1] or off the 8-bit grid")
+        checker.require(isinstance(value, torch.Tensor) and tuple(value.shape) == expected
+                        and value.is_floating_point(), "degradation.shape",
+                        f"{label} has shape {list(getattr(value, 'shape', []))} "
+                        f"({getattr(value, 'dtype', type(value).__name__)}), expected {list(expected)} floats")
+    checker.require(bool(((y >= 0) & (y <= 1)).all()), "degradation.range",
+                    f"true(x) has values in [{y.min().item():.3g}, {y.max().item():.3g}]")
     checker.report.passed.append("degradation.range")
     mask = op.mask
     checker.require(mask is None or (tuple(mask.shape) == (3, 1, *out_size) and bool(((mask >= 0) & (mask <= 1)).all())),
@@ -81,11 +83,9 @@ def _check(checker: Checker, cls: type[Degradation], size: int, params: dict[str
 
 
 def _check_levels(checker: Checker, cls: type[Degradation], size: int, params: dict[str, Any]) -> None:
-    fields = getattr(cls.Params, "model_fields", {})
-    if "level" not in fields:
-        return
-    for level in getattr(cls, "levels", ()) or ():
+    for level in cls.levels:
         with checker.rule("degradation.levels"):
             component = cls(cls.Params.model_validate({**params, "level": level}))
             op = component.realize((1, 3, size, size), S.keys(1), CPU)
             op.true(S.images(1, size))
+    checker.report.passed.append("degradation.levels")

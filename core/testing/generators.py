@@ -6,12 +6,13 @@ from typing import Any
 
 import torch
 
+from restorefw.errors import PluginError
 from restorefw.generator import Generator
+from restorefw.generator import check_network as protocol_check
 from restorefw.testing import samples as S
 from restorefw.testing.common import check_common
 from restorefw.testing.rules import Checker, Report, Skipped
 
-ATTRIBUTES = ("z_dim", "c_dim", "w_dim", "num_ws", "img_resolution", "img_channels", "mapping", "synthesis")
 
 
 def check_generator(cls: type[Generator], **params: Any) -> Report:
@@ -26,16 +27,15 @@ def check_generator(cls: type[Generator], **params: Any) -> Report:
 
 def check_network(checker: Checker, G: Any) -> None:
     """The protocol rules of a loaded network (also used by `check_latent_space` on the generator it gets)."""
-    missing = [a for a in ATTRIBUTES if not hasattr(G, a)]
-    checker.require(not missing, "generator.load", f"the network lacks {', '.join(missing)}")
-    w_avg = getattr(G.mapping, "w_avg", None)
-    checker.require(isinstance(w_avg, torch.Tensor) and tuple(w_avg.shape) == (G.w_dim,), "generator.load",
-                    f"mapping.w_avg is {getattr(w_avg, 'shape', w_avg)!r}, expected shape [{G.w_dim}]")
+    try:
+        protocol_check(G, "the generator")
+    except PluginError as exc:
+        checker.fail("generator.load", str(exc).split(". The generator protocol")[0])
     checker.report.passed.append("generator.load")
 
 
 def _check(checker: Checker, cls: type[Generator], params: dict[str, Any]) -> None:
-    component = check_common(checker, cls, Generator, params)
+    component = check_common(checker, "generator", cls, Generator, params)
     with checker.rule("generator.load"):
         G = component.load(torch.device("cpu"))
     check_network(checker, G)
@@ -60,6 +60,10 @@ def _check(checker: Checker, cls: type[Generator], params: dict[str, Any]) -> No
         images.square().mean().backward()
     checker.require(ws.grad is not None and bool(torch.isfinite(ws.grad).all()), "generator.synthesis",
                     "no finite gradient reached ws")
+    with torch.no_grad(), checker.rule("generator.synthesis"):
+        wpp = G.synthesis(ws.detach().unsqueeze(2).repeat(1, 1, G.max_filters, 1), noise_mode="const")
+    checker.require(tuple(wpp.shape) == shape, "generator.synthesis",
+                    f"W++ styles [3, num_ws, max_filters={G.max_filters}, w_dim] rendered {list(wpp.shape)}")
     with torch.no_grad(), checker.rule("generator.batch-independence"):
         alone = torch.cat([G.synthesis(ws[i:i + 1].detach(), noise_mode="const") for i in range(3)])
     checker.require(S.close(images, alone, rtol=1e-4, atol=1e-4), "generator.batch-independence",

@@ -16,7 +16,7 @@ from restorefw.testing.toy_generator import ToyGenerator
 
 def wpp_vectors(G: Any) -> int:
     """How many W++ vectors per style input the generator uses."""
-    return int(getattr(G.synthesis, "max_filters", 0) or 512)
+    return int(G.max_filters)
 
 
 def check_latent_space(cls: type[LatentSpace], generator: Any = None, **params: Any) -> Report:
@@ -43,7 +43,7 @@ def _styles(checker: Checker, space: LatentSpace, latent: torch.Tensor, G: Any) 
 
 def _check(checker: Checker, cls: type[LatentSpace], G: Any, params: dict[str, Any]) -> None:
     check_network(checker, G)
-    space = check_common(checker, cls, LatentSpace, params)
+    space = check_common(checker, "latent_space", cls, LatentSpace, params)
     z = torch.randn(3, G.z_dim, generator=torch.Generator().manual_seed(S.SEED))
     with torch.no_grad():
         wplus = G.mapping(z, torch.zeros(3, G.c_dim) if G.c_dim else None).float()

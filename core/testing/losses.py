@@ -28,7 +28,7 @@ def check_loss(cls: type[Loss], image_size: int = 64, **params: Any) -> Report:
 
 
 def _check(checker: Checker, cls: type[Loss], size: int, params: dict[str, Any]) -> None:
-    loss = check_common(checker, cls, Loss, params)
+    loss = check_common(checker, "loss", cls, Loss, params)
     x, target, mask, keys = S.images(3, size, seed=1), S.images(3, size, seed=2), S.masks(3, size), S.keys(3)
     with checker.rule("loss.prepare"):
         loss.prepare(target, None, keys)

@@ -24,7 +24,7 @@ def check_metric(cls: type[Metric], image_size: int = 64, **params: Any) -> Repo
 
 
 def _check(checker: Checker, cls: type[Metric], size: int, params: dict[str, Any]) -> None:
-    metric = check_common(checker, cls, Metric, params)
+    metric = check_common(checker, "metric", cls, Metric, params)
     flags = (getattr(cls, "lower_is_better", None), getattr(cls, "is_set_metric", None))
     checker.require(all(isinstance(f, bool) for f in flags), "metric.kind",
                     f"lower_is_better={flags[0]!r}, is_set_metric={flags[1]!r}")

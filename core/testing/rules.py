@@ -31,6 +31,9 @@ _RULES = [
          "rules-every-component-follows"),
     Rule("component.base-class", "The class subclasses the base class of its kind (`restorefw.<kind>`).",
          "rules-every-component-follows"),
+    Rule("component.registers", "The registry accepts the class: a name without spaces or ':', a pydantic Params "
+         "and, for a degradation, well-formed levels, letter and groups (a tuple of level names needs a "
+         "`level` field in Params).", "rules-every-component-follows"),
     Rule("params.model", "`Params` is a pydantic model deriving from `restorefw.component.Params`.",
          "rules-every-component-follows"),
     Rule("params.unknown-keys", "`Params` rejects unknown keys (a misspelt recipe key is an error, never ignored).",
@@ -52,10 +55,9 @@ _RULES = [
          "batch rules hold with it.", "restorefw_losses"),
     Rule("degradation.realize", "`realize(shape, keys, device)` returns a `DegradationOperator`.",
          "restorefw_degradations"),
-    Rule("degradation.shape", "`true(x)` and `forward(x)` return `[B,C,h,w]` with (h, w) = `output_size(H, W)`, "
-         "the channel count kept.", "restorefw_degradations"),
-    Rule("degradation.range", "`true(x)` returns values in [0, 1] on the 8-bit grid (it ends with a clamp and an "
-         "8-bit round trip).", "restorefw_degradations"),
+    Rule("degradation.shape", "`true(x)` and `forward(x)` return floating `[B,C',h,w]` with (h, w) = "
+         "`output_size(H, W)` and C' = `output_channels(C)`.", "restorefw_degradations"),
+    Rule("degradation.range", "`true(x)` returns finite values in [0, 1].", "restorefw_degradations"),
     Rule("degradation.mask", "`mask` is None or `[B,1,h,w]` in [0, 1] at the output size.", "restorefw_degradations"),
     Rule("degradation.gradient", "`forward` (f̂) is differentiable: gradients reach x and are finite.",
          "restorefw_degradations"),
@@ -63,15 +65,17 @@ _RULES = [
          "realised for that key alone (random draws come from (seed, image id, stage)).", "restorefw_degradations"),
     Rule("degradation.determinism", "Realising twice for the same keys gives the same targets.",
          "restorefw_degradations"),
-    Rule("degradation.levels", "Every declared level builds and realises.", "restorefw_degradations"),
+    Rule("degradation.levels", "Every declared level is accepted as `level` and realises.", "restorefw_degradations"),
     Rule("degradation.device", "The operator moves with `.to(device)` and returns images on that device.",
          "restorefw_degradations"),
-    Rule("generator.load", "`load(device)` returns a network with z_dim, c_dim, w_dim, num_ws, img_resolution, "
-         "img_channels, `mapping` holding `w_avg` `[w_dim]` and `synthesis`.", "restorefw_generators"),
+    Rule("generator.load", "`load(device)` returns a network with the `GeneratorNetwork` protocol: int sizes z_dim, "
+         "c_dim, w_dim, num_ws, img_resolution, img_channels, max_filters, `mapping` holding `w_avg` `[w_dim]` "
+         "and `synthesis` (restorefw.generator.check_network passes).", "restorefw_generators"),
     Rule("generator.frozen", "The loaded network's parameters do not require gradients.", "restorefw_generators"),
     Rule("generator.mapping", "`mapping(z, c)` returns `[B, num_ws, w_dim]`.", "restorefw_generators"),
     Rule("generator.synthesis", "`synthesis(ws, noise_mode='const')` maps W+ `[B,num_ws,w_dim]` to "
-         "`[B,img_channels,img_resolution,img_resolution]` floats, finite, gradients reaching ws.",
+         "`[B,img_channels,img_resolution,img_resolution]` floats, finite, gradients reaching ws; W++ styles "
+         "`[B,num_ws,max_filters,w_dim]` render the same shape.",
          "restorefw_generators"),
     Rule("generator.batch-independence", "With constant noise, a batch of 3 renders the three images rendered one "
          "by one.", "restorefw_generators"),

@@ -60,7 +60,7 @@ class ToyGenerator(torch.nn.Module):
                  channels: int = 3, resolution: int = 16, seed: int = 0) -> None:
         super().__init__()
         self.z_dim, self.c_dim, self.w_dim, self.num_ws = z_dim, 0, w_dim, num_ws
-        self.img_resolution, self.img_channels = resolution, channels
+        self.img_resolution, self.img_channels, self.max_filters = resolution, channels, filters
         self.mapping = ToyMapping(z_dim, w_dim, num_ws, seed)
         self.synthesis = ToySynthesis(w_dim, num_ws, filters, channels, resolution, seed)
         self.requires_grad_(False).eval()

@@ -47,7 +47,10 @@ class GaussianBlur(Degradation):
 
     name: ClassVar[str] = "gaussian-blur"
     description: ClassVar[str] = "Gaussian blur with a known σ (true: blur, clamp, 8 bits / f̂: the same blur)."
-    levels: ClassVar[Sequence[str]] = LEVELS
+    levels: ClassVar[tuple[str, ...]] = LEVELS
+    letter: ClassVar[str | None] = "B"
+    groups: ClassVar[tuple[str, ...]] = ("blur",)
+    order: ClassVar[float] = 0.5  # optics blur before the sensor samples (U), adds noise (N) and encodes (A)
     Params = GaussianBlurParams
 
     def kernel(self) -> torch.Tensor:
@@ -77,7 +80,10 @@ class MotionBlur(Degradation):
 
     name: ClassVar[str] = "motion-blur"
     description: ClassVar[str] = "Linear motion blur, seeded direction per image (true: blur, clamp, 8 bits / f̂: same)."
-    levels: ClassVar[Sequence[str]] = LEVELS
+    levels: ClassVar[tuple[str, ...]] = LEVELS
+    letter: ClassVar[str | None] = "K"
+    groups: ClassVar[tuple[str, ...]] = ("blur",)
+    order: ClassVar[float] = 0.5
     Params = MotionBlurParams
 
     def angles(self, keys: Sequence[ImageKey]) -> list[float]:
