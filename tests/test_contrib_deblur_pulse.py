@@ -33,7 +33,8 @@ def recipe(images, out, **overrides) -> dict:
 def images(tmp_path):
     """Two ground truths the tiny generator renders exactly."""
     registry = load_plugins().registry
-    G = load_generator(parse_recipe(recipe(tmp_path, tmp_path), registry), registry, torch.device("cpu"))
+    spec = recipe(tmp_path, tmp_path, degradation={"task": "denoising"})
+    G = load_generator(parse_recipe(spec, registry), registry, torch.device("cpu"))
     z = torch.randn(2, TINY["z_dim"], generator=torch.Generator().manual_seed(11))
     folder = tmp_path / "images"
     folder.mkdir()

@@ -66,8 +66,6 @@ _RULES = [
     Rule("degradation.determinism", "Realising twice for the same keys gives the same targets.",
          "restorefw_degradations"),
     Rule("degradation.levels", "Every declared level is accepted as `level` and realises.", "restorefw_degradations"),
-    Rule("degradation.device", "The operator moves with `.to(device)` and returns images on that device.",
-         "restorefw_degradations"),
     Rule("generator.load", "`load(device)` returns a network with the `GeneratorNetwork` protocol: int sizes z_dim, "
          "c_dim, w_dim, num_ws, img_resolution, img_channels, max_filters, `mapping` holding `w_avg` `[w_dim]` "
          "and `synthesis` (restorefw.generator.check_network passes).", "restorefw_generators"),
