@@ -11,7 +11,7 @@ from restorefw.engine import render
 from restorefw.imageio import write_png
 from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
-from restorefw.run import load_generator, run_recipe
+from restorefw.run import run_recipe
 from restorefw.testing import check_degradation, check_latent_space
 
 TINY = {"z_dim": 32, "c_dim": 0, "w_dim": 32, "img_resolution": 32, "img_channels": 3,
@@ -33,8 +33,7 @@ def recipe(images, out, **overrides) -> dict:
 def images(tmp_path):
     """Two ground truths the tiny generator renders exactly."""
     registry = load_plugins().registry
-    spec = recipe(tmp_path, tmp_path, degradation={"task": "denoising"})
-    G = load_generator(parse_recipe(spec, registry), registry, torch.device("cpu"))
+    G = registry.create("generator", GENERATOR["type"], GENERATOR["params"]).load(torch.device("cpu"))
     z = torch.randn(2, TINY["z_dim"], generator=torch.Generator().manual_seed(11))
     folder = tmp_path / "images"
     folder.mkdir()
