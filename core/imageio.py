@@ -6,16 +6,18 @@ import io
 import json
 import os
 import secrets
+import struct
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from restorefw.errors import UserError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+ORIENTATION = 0x0112  # the EXIF orientation tag
 
 
 def temp_file_beside(path: Path, suffix: str = ".tmp") -> tuple[int, str]:
@@ -66,20 +68,95 @@ def list_images(directory: str | os.PathLike) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def read_image(path: str | os.PathLike, channels: int = 3) -> torch.Tensor:
-    """An image file as float32 `[C,H,W]` in [0,1]; `channels` is 1 (grey) or 3 (RGB)."""
+MAX_PIXELS = 100_000_000
+MIN_SIDE = 2
+ENV_MAX_PIXELS = "RESTOREFW_MAX_PIXELS"
+READ_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error)
+
+
+def max_pixels() -> int:
+    """The largest image (width × height) read; $RESTOREFW_MAX_PIXELS overrides the default 100 MP."""
+    try:
+        return int(os.environ.get(ENV_MAX_PIXELS, MAX_PIXELS))
+    except ValueError:
+        raise UserError(f"${ENV_MAX_PIXELS}={os.environ[ENV_MAX_PIXELS]!r} is not a whole number of pixels.") from None
+
+
+def _refuse(path: Path, problem: str, fix: str) -> UserError:
+    return UserError(f"{path}: {problem}. {fix}")
+
+
+def _check_size(path: Path, width: int, height: int) -> None:
+    """Refuse images too large to hold in memory (before decoding them) and too small to restore."""
+    limit = max_pixels()
+    if width * height > limit:
+        raise _refuse(path, f"{width}×{height} pixels is over the limit of {limit:,} pixels (a guard against "
+                            "decompression bombs and out-of-memory crashes); nothing was decoded",
+                      f"Downscale the image, or raise the limit with ${ENV_MAX_PIXELS} if it is genuine.")
+    if min(width, height) < MIN_SIDE:
+        raise _refuse(path, f"{width}×{height} pixels is too small to restore (at least {MIN_SIDE}×{MIN_SIDE})",
+                      "Remove it from the folder.")
+
+
+def _to_array(img: Image.Image, channels: int, notes: list[str]) -> np.ndarray:
+    """A decoded image as float32 `[H,W,channels]` in [0,1], alpha composited on white."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        array = np.asarray(img).astype(np.float32)
+        scale = 1.0 if img.mode == "F" else 65535.0 if img.mode != "I" or array.max(initial=0) > 255 else 255.0
+        array = (array / scale).clip(0, 1)[:, :, None]
+        if channels == 3:
+            notes.append("greyscale: copied to 3 channels")
+        return np.repeat(array, channels, axis=2)
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode == "CMYK":
+        notes.append("CMYK converted to RGB without a colour profile")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        if rgba.getchannel("A").getextrema()[0] < 255:
+            notes.append("transparent pixels composited on white")
+        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    grey = img.mode in ("1", "L", "I;16")
+    if grey != (channels == 1):
+        notes.append("greyscale: copied to 3 channels" if grey else "colour: converted to greyscale")
+    array = np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8).astype(np.float32) / 255.0
+    return array[:, :, None] if array.ndim == 2 else array
+
+
+def load_image(path: str | os.PathLike, channels: int = 3) -> tuple[torch.Tensor, list[str]]:
+    """An image file as float32 `[C,H,W]` in [0,1] (`channels` 1 or 3), and notes on what reading it changed.
+
+    EXIF orientation is applied; 16-bit files keep their precision; alpha is composited on white;
+    animated or multi-page files give their first frame. Bad files raise a UserError naming the file."""
     path = Path(path)
+    notes: list[str] = []
+    pil_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # the size is checked here, with its own message
     try:
         with Image.open(path) as img:
+            _check_size(path, *img.size)
+            frames = getattr(img, "n_frames", 1)
+            if frames > 1:
+                notes.append(f"{frames} frames (animated or multi-page): the first frame is used")
+                img.seek(0)
+            if img.mode in ("RGB", "RGBA") and any("16" in str(tile[3]) for tile in img.tile):
+                notes.append("16 bits per channel: reduced to 8")
+            orientation = img.getexif().get(ORIENTATION, 1)
             img.load()
-            img = img.convert("L" if channels == 1 else "RGB")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise UserError(f"{path}: cannot read this image ({exc}). Check that it is a complete PNG/JPEG "
-                        "file, or remove it from the folder.") from None
-    array = np.asarray(img, dtype=np.uint8)
-    if array.ndim == 2:
-        array = array[:, :, None]
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255.0)
+            if orientation in range(2, 9):
+                img = ImageOps.exif_transpose(img)
+                notes.append(f"EXIF orientation {orientation} applied (now {img.width}×{img.height})")
+            array = _to_array(img, channels, notes)
+    except READ_ERRORS as exc:
+        raise _refuse(path, f"cannot read this image ({exc or type(exc).__name__})",
+                      "Check that it is a complete image file (PNG, JPEG, ...), or remove it from the folder.") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pil_limit
+    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).contiguous(), notes
+
+
+def read_image(path: str | os.PathLike, channels: int = 3) -> torch.Tensor:
+    """An image file as float32 `[C,H,W]` in [0,1]; `channels` is 1 (grey) or 3 (RGB)."""
+    return load_image(path, channels)[0]
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:
