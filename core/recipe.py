@@ -14,6 +14,7 @@ from restorefw.errors import RecipeError
 from restorefw.recipe_paths import resolve_recipe_paths
 from restorefw.registry import Registry
 from restorefw.validation import combine, describe_validation_error, join_path
+from restorefw.yamlread import parse_text, read_text
 
 
 class Strict(BaseModel):
@@ -295,21 +296,9 @@ def check_requirements(recipe: Recipe) -> None:
 
 
 def read_yaml(path: Path, what: str = "recipe") -> tuple[Any, LineMap]:
-    """A YAML file's data and its line map; unreadable files and syntax errors are RecipeErrors."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RecipeError(f"cannot read the {what} ({exc.strerror or exc}).", file=str(path),
-                          suggestion="Check the path.") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RecipeError(f"not valid YAML: {problem}.", file=str(path),
-                          line=mark.line + 1 if mark else None,
-                          suggestion="Check indentation and quoting around that line.") from None
-    return data, LineMap(text)
+    """A YAML file's data and its line map; every problem reading it is a RecipeError (see restorefw.yamlread)."""
+    text = read_text(path, what)
+    return parse_text(text, path, what), LineMap(text)
 
 
 def load_recipe(path: str | Path, registry: Registry | None = None) -> Recipe:
