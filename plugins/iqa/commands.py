@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -13,11 +14,19 @@ from restorefw_plugins.iqa import weights
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 @click.option("--verify", is_flag=True, help="Check the sha256 of every file found (reads each file).")
 def weights_command(as_json: bool, verify: bool) -> None:
-    """List pretrained weight files: name, purpose, directories searched, present, verified."""
+    """List pretrained weight files: name, purpose, directories searched, present, verified.
+
+    With --verify, the exit code is 2 when a file present is not the expected one (missing files are optional)."""
     rows = weights.statuses(verify=verify)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
-        return
+    else:
+        _print_rows(rows)
+    if any(row["verified"] is False for row in rows):
+        sys.exit(2)
+
+
+def _print_rows(rows: list[dict]) -> None:
     for row in rows:
         state = "present" if row["present"] else "MISSING"
         if row["verified"] is not None:
@@ -27,5 +36,7 @@ def weights_command(as_json: bool, verify: bool) -> None:
         click.echo(f"{row['name']}  [{state}]")
         click.echo(f"    {row['purpose']}")
         click.echo(f"    found: {row['path']}" if row["path"] else f"    searched: {', '.join(row['searched'])}")
+        if row["problem"]:
+            click.echo(f"    {row['problem']}")
         if not row["present"]:
             click.echo(f"    get it: {row['url']} ({row['size_bytes']} bytes, sha256 {row['sha256']})")

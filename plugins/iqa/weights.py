@@ -103,23 +103,55 @@ def missing_message(entry: WeightFile, explicit: str | None = None) -> str:
 def find(key: str, explicit: str | os.PathLike | None = None) -> Path:
     """Path of weight file `key`: the explicit path if given, else the first hit; MissingWeightsError if none.
 
-    A file whose size differs from the table's is reported as damaged (a cheap check; sha256 is
-    checked by `restorefw weights --verify`)."""
+    The file found must be the one in the table: its size and then its sha256 (memoised per process)
+    are checked, and a wrong file is refused with both digests and where to get the right one."""
     entry = TABLE[key]
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise MissingWeightsError(missing_message(entry, str(path)))
-        return path
-    for path in _candidates(entry):
-        if path.is_file():
-            size = path.stat().st_size
-            if size != entry.size_bytes:
-                raise MissingWeightsError(
-                    f"{path} has {size} bytes, expected {entry.size_bytes} for {entry.filename}: the file is "
-                    f"incomplete or a different version. Delete it and download it again from {entry.url}.")
-            return path
-    raise MissingWeightsError(missing_message(entry))
+    else:
+        path = next((p for p in _candidates(entry) if p.is_file()), None)
+        if path is None:
+            raise MissingWeightsError(missing_message(entry))
+    problem = verify_file(entry, path)
+    if problem:
+        raise MissingWeightsError(problem)
+    return path
+
+
+MAGIC = [(b"PK\x03\x04", "a PyTorch zip archive"), (b"\x80", "a pickle (legacy PyTorch format)"),
+         (b"<!DOCTYPE", "an HTML page (a failed download?)"), (b"<html", "an HTML page (a failed download?)"),
+         (b"\x89HDF", "an HDF5 (Keras) file"), (b"\x08", "a protobuf (TensorFlow/ONNX) file")]
+
+
+def file_format(path: Path) -> str:
+    """A guess at what a file is, from its first bytes (for error messages)."""
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if not head:
+        return "an empty file"
+    if len(head) >= 9 and head[8:9] == b"{":
+        return "a safetensors file"
+    return next((name for magic, name in MAGIC if head.startswith(magic)), "of an unknown format")
+
+
+def verify_file(entry: WeightFile, path: Path) -> str | None:
+    """None when `path` is `entry`'s file (size and sha256 match); else a message naming both digests."""
+    size = path.stat().st_size
+    if size == entry.size_bytes and sha256_file(path) == entry.sha256:
+        return None
+    found = sha256_file(path)
+    if size < entry.size_bytes:
+        what = f"truncated: {size} of {entry.size_bytes} bytes (an interrupted download?)"
+    elif size == entry.size_bytes:
+        what = "the right size but different content (a damaged copy or another version)"
+    else:
+        what = f"{size} bytes, expected {entry.size_bytes}; the file is {file_format(path)}"
+    return (f"{path} is not the expected {entry.filename} ({entry.purpose}): sha256 {found}, expected "
+            f"{entry.sha256}; {what}. Delete it and download it again from {entry.url} into "
+            f"{search_dirs(entry)[0]}/ (or give the right file as `weights_path`). Check with "
+            "`restorefw weights --verify`.")
 
 
 _HASH_CACHE: dict[tuple[str, int, int], str] = {}
@@ -140,16 +172,19 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def status(key: str, verify: bool = False) -> dict[str, Any]:
-    """Presence (and with `verify`, sha256 match) of one weight file, as a JSON-ready dict."""
+    """Presence (and with `verify`, sha256 match and what is wrong) of one weight file, as a JSON-ready dict."""
     entry = TABLE[key]
     found = next((p for p in _candidates(entry) if p.is_file()), None)
     verified: bool | None = None
+    problem: str | None = None
     if found is not None and verify:
-        verified = sha256_file(found) == entry.sha256
+        problem = verify_file(entry, found)
+        verified = problem is None
     return {"name": entry.filename, "key": key, "purpose": entry.purpose,
             "searched": [str(d) for d in search_dirs(entry)], "path": str(found) if found else None,
-            "present": found is not None, "verified": verified, "sha256": entry.sha256,
-            "size_bytes": entry.size_bytes, "url": entry.url}
+            "present": found is not None, "verified": verified, "problem": problem,
+            "found_sha256": sha256_file(found) if found is not None and verify else None,
+            "sha256": entry.sha256, "size_bytes": entry.size_bytes, "url": entry.url}
 
 
 def statuses(verify: bool = False) -> list[dict[str, Any]]:
