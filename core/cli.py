@@ -14,6 +14,7 @@ import restorefw
 from restorefw.errors import RestoreError
 from restorefw.plugins import ENV_STRICT, PluginSet, load_plugins
 from restorefw.recipe import load_recipe
+from restorefw.recipe_files import check_recipe_files
 
 ENV_DEBUG = "RESTOREFW_DEBUG"
 
@@ -58,13 +59,17 @@ def cli(debug: bool, strict_plugins: bool) -> None:
 
 @cli.command()
 @click.argument("recipes", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def validate(recipes: tuple[str, ...]) -> None:
-    """Check recipes (schema, component names, their parameters, requirements): exit 0 valid, 2 invalid."""
+@click.option("--no-files", is_flag=True, help="Do not check that the inputs, masks and checkpoints named exist.")
+def validate(recipes: tuple[str, ...], no_files: bool) -> None:
+    """Check recipes (schema, component names, their parameters, requirements, the files they name):
+    exit 0 valid, 2 invalid."""
     registry = get_plugins().registry
     failed = 0
     for path in recipes:
         try:
-            load_recipe(path, registry)
+            recipe = load_recipe(path, registry)
+            if not no_files:
+                check_recipe_files(recipe, registry, Path(path))
             click.echo(f"{path}: valid")
         except RestoreError as exc:
             failed += 1

@@ -132,9 +132,9 @@ def test_qualified_names_work_in_recipes(install_dist, cli, tmp_path):
         metrics: [iqa:psnr]
         inputs: {path: images}
     """
-    code, _, err = cli("validate", write_recipe(tmp_path, recipe))
+    code, _, err = cli("validate", "--no-files", write_recipe(tmp_path, recipe))
     assert code == 0, err
-    code, _, err = cli("validate", write_recipe(tmp_path, recipe.replace("optimizers:ngd", "ngd"), "bare.yaml"))
+    code, _, err = cli("validate", "--no-files", write_recipe(tmp_path, recipe.replace("optimizers:ngd", "ngd"), "bare.yaml"))
     assert code == 2 and "dup:ngd" in err
 
 
