@@ -50,12 +50,12 @@ def test_wrong_file_is_refused_with_both_digests(bad_weights, name):
     assert words in message and f"https://example.org/{name}" in message and "--verify" in message
 
 
-def test_explicit_weights_path_is_checked_too(bad_weights, tmp_path):
+def test_explicit_weights_path_must_be_a_pytorch_file(bad_weights, tmp_path):
     other = tmp_path / "mine.pth"
-    other.write_bytes(GOOD[:-1] + b"!")
-    with pytest.raises(MissingWeightsError, match="mine.pth is not the expected damaged.pth"):
+    other.write_bytes(b"<html>" + GOOD)
+    with pytest.raises(MissingWeightsError, match="mine.pth is not the expected damaged.pth.*an HTML page"):
         weights.find("damaged.pth", other)
-    other.write_bytes(GOOD)
+    other.write_bytes(GOOD[:-1] + b"!")  # other weights of the same network: the user's choice
     assert weights.find("damaged.pth", other) == other
 
 

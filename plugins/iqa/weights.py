@@ -103,18 +103,21 @@ def missing_message(entry: WeightFile, explicit: str | None = None) -> str:
 def find(key: str, explicit: str | os.PathLike | None = None) -> Path:
     """Path of weight file `key`: the explicit path if given, else the first hit; MissingWeightsError if none.
 
-    The file found must be the one in the table: its size and then its sha256 (memoised per process)
-    are checked, and a wrong file is refused with both digests and where to get the right one."""
+    A file found by search must be the one in the table: its size and then its sha256 (memoised per
+    process) are checked. An explicit path may hold other weights of the same network (the user's
+    choice), so only its format is checked. A wrong file is refused with both digests and where to
+    get the right one."""
     entry = TABLE[key]
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise MissingWeightsError(missing_message(entry, str(path)))
+        problem = None if file_format(path) in TORCH_FORMATS else verify_file(entry, path)
     else:
         path = next((p for p in _candidates(entry) if p.is_file()), None)
         if path is None:
             raise MissingWeightsError(missing_message(entry))
-    problem = verify_file(entry, path)
+        problem = verify_file(entry, path)
     if problem:
         raise MissingWeightsError(problem)
     return path
@@ -123,6 +126,7 @@ def find(key: str, explicit: str | os.PathLike | None = None) -> Path:
 MAGIC = [(b"PK\x03\x04", "a PyTorch zip archive"), (b"\x80", "a pickle (legacy PyTorch format)"),
          (b"<!DOCTYPE", "an HTML page (a failed download?)"), (b"<html", "an HTML page (a failed download?)"),
          (b"\x89HDF", "an HDF5 (Keras) file"), (b"\x08", "a protobuf (TensorFlow/ONNX) file")]
+TORCH_FORMATS = ("a PyTorch zip archive", "a pickle (legacy PyTorch format)")
 
 
 def file_format(path: Path) -> str:
