@@ -105,14 +105,15 @@ def mutate(document: Any, choices: st.DataObject) -> Any:
 
 
 def check(load, file: Path, data: Any) -> None:
-    """`load(file)` succeeds or raises a RecipeError whose path (or its parent, for a missing key) is in `data`."""
+    """`load(file)` succeeds or raises a RecipeError each of whose paths (or its parent, for a missing key)
+    is a location of `data`."""
     try:
         load(file)
     except RecipeError as exc:
-        message = str(exc)
-        assert "\n" not in message.strip() and "Traceback" not in message
-        if exc.path and exc.file in (None, str(file)):
-            assert resolves(data, exc.path) or resolves(data, parent(exc.path)), (exc.path, message)
+        assert "Traceback" not in str(exc)
+        for problem in exc.problems:
+            if problem.path and problem.file in (None, str(file)):
+                assert resolves(data, problem.path) or resolves(data, parent(problem.path)), (problem.path, str(exc))
 
 
 def dump(data: Any) -> str:
