@@ -154,6 +154,27 @@ def load_image(path: str | os.PathLike, channels: int = 3) -> tuple[torch.Tensor
     return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).contiguous(), notes
 
 
+def fit_square(image: torch.Tensor, fit: str, path: str | os.PathLike) -> tuple[torch.Tensor, str | None]:
+    """`[C,H,W]` made square by `fit` (crop, pad, stretch: left to the resize, refuse), and a note on what was done."""
+    height, width = image.shape[-2:]
+    if height == width or fit == "stretch":
+        return image, None if height == width else f"{width}×{height}: stretched to a square (inputs.fit: stretch)"
+    if fit == "refuse":
+        raise UserError(f"{path}: {width}×{height} is not square and the generator is (inputs.fit: refuse). "
+                        "Crop it yourself, or set inputs.fit to crop, pad or stretch.")
+    if fit == "crop":
+        side = min(height, width)
+        top, left = (height - side) // 2, (width - side) // 2
+        image = image[:, top:top + side, left:left + side]
+    else:
+        side = max(height, width)
+        top, left = (side - height) // 2, (side - width) // 2
+        padding = (left, side - width - left, top, side - height - top)
+        image = torch.nn.functional.pad(image[None], padding, mode="replicate")[0]
+    verb = "centre-cropped" if fit == "crop" else "padded (edges repeated)"
+    return image.contiguous(), f"{width}×{height}: {verb} to {side}×{side} (inputs.fit: {fit})"
+
+
 def read_image(path: str | os.PathLike, channels: int = 3) -> torch.Tensor:
     """An image file as float32 `[C,H,W]` in [0,1]; `channels` is 1 (grey) or 3 (RGB)."""
     return load_image(path, channels)[0]

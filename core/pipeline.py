@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Sequence
 
 import torch
@@ -14,7 +14,7 @@ from restorefw.degradation import DegradationOperator, ImageKey, check_output
 from restorefw.engine import Identity, Restoration, expand_keys
 from restorefw.errors import UserError
 from restorefw.evaluation import paired_scores
-from restorefw.imageio import read_image
+from restorefw.imageio import fit_square, load_image
 from restorefw.inputs import InputImage
 from restorefw.metric import like
 from restorefw.progress import Progress
@@ -43,15 +43,22 @@ class BatchResult:
     restoration: Restoration
     scores: dict[str, dict[str, list[float] | None]]  # group (restored/baseline/fidelity) → metric → per image
     seconds: float  # per image
+    notes: dict[str, list[str]] = field(default_factory=dict)  # image id → what reading its file changed
 
 
 class Pipeline:
     """Restores batches of input images with a built recipe; `mode` says whether inputs are clean
     (benchmark: degraded here by the true operator) or already degraded (restore)."""
 
-    def __init__(self, built: Built, mode: Mode, seed: int, keep_phases: bool = False) -> None:
-        self.built, self.mode, self.seed, self.keep_phases = built, mode, seed, keep_phases
+    def __init__(self, built: Built, mode: Mode, seed: int, keep_phases: bool = False, fit: str = "crop") -> None:
+        self.built, self.mode, self.seed, self.keep_phases, self.fit = built, mode, seed, keep_phases, fit
         self.G, self.device, self.restorer = built.generator, built.device, built.restorer
+
+    def read(self, path, channels: int) -> tuple[torch.Tensor, list[str]]:
+        """An input file made square by `inputs.fit`, and notes on what reading and fitting it changed."""
+        image, notes = load_image(path, channels)
+        image, note = fit_square(image, self.fit, path)
+        return image, notes + ([note] if note else [])
 
     @property
     def resolution(self) -> tuple[int, int]:
@@ -80,15 +87,15 @@ class Pipeline:
         size = operator.output_size(*self.resolution)
         expected = (len(items), operator.output_channels(self.channels), *size)
         if self.mode == "benchmark":
-            clean = torch.stack([resize(read_image(item.path, self.channels), self.resolution, antialias=True)
+            clean = torch.stack([resize(self.read(item.path, self.channels)[0], self.resolution, antialias=True)
                                  for item in items])
             with torch.no_grad():
                 target = operator.true(clean.to(self.device)).cpu()
             check_output(target, expected, self.degradation_label, "the true operator", in_unit_range=True)
             return target, clean, operator, engine_operator
-        target = torch.stack([resize(read_image(item.path, expected[1]), size, antialias=True) for item in items])
+        target = torch.stack([resize(self.read(item.path, expected[1])[0], size, antialias=True) for item in items])
         if any(item.mask is not None for item in items):
-            masks = torch.stack([(resize(read_image(item.mask, 1), size, antialias=True).round()
+            masks = torch.stack([(resize(self.read(item.mask, 1)[0], size, antialias=True).round()
                                   if item.mask is not None else torch.ones(1, *size))
                                  for item in items]).to(self.device)
             operator.set_mask(masks)
@@ -101,9 +108,10 @@ class Pipeline:
         (images whose optimisation failed are in the result, see `Restoration.failures`)."""
         problems: list[str] = []
         readable: list[InputImage] = []
+        notes: dict[str, list[str]] = {}
         for item in items:
             try:
-                read_image(item.path, self.channels)
+                notes[item.image_id] = self.read(item.path, self.channels)[1]
                 readable.append(item)
             except UserError as exc:
                 problems.append(str(exc))
@@ -128,4 +136,4 @@ class Pipeline:
         scores["fidelity"] = paired_scores(metrics, degraded_restored, target)
         mask = operator.mask.cpu() if operator.mask is not None else None
         return BatchResult(list(readable), target, clean, baseline, mask, result, scores,
-                           elapsed / len(readable)), problems
+                           elapsed / len(readable), notes), problems

@@ -129,6 +129,9 @@ class Inputs(Strict):
     split: str = "test"
     masks: str | None = None
     limit: int | None = Field(None, ge=1)
+    fit: Literal["crop", "pad", "stretch", "refuse"] = Field(
+        "crop", description="how a non-square image meets the square generator: centre-crop to the short side "
+                            "(RUSIR's choice), pad to the long side by repeating the edges, stretch, or refuse it")
 
     @model_validator(mode="after")
     def _one_source(self) -> "Inputs":

@@ -105,7 +105,8 @@ class RecipeRun:
         if skipped and not self.quiet:
             print(f"Resuming: {skipped} of {len(images)} images already finished in {self.out} "
                   "(use --force to redo them).", file=sys.stderr)
-        pipeline = Pipeline(built, self.recipe.inputs.mode, self.recipe.seed, self.recipe.outputs.save_phases)
+        pipeline = Pipeline(built, self.recipe.inputs.mode, self.recipe.seed, self.recipe.outputs.save_phases,
+                            self.recipe.inputs.fit)
         problems: list[str] = []
         size = self.recipe.batch_size
         with Progress(enabled=not self.quiet) as progress:
@@ -116,6 +117,7 @@ class RecipeRun:
                     problems += unreadable
                     if batch is not None:
                         problems += self.folder.write_batch(batch, self.recipe.outputs.grid)
+                        self.say_notes(batch.notes)
                 except UserError:
                     raise
                 except RestoreError as exc:
@@ -129,6 +131,14 @@ class RecipeRun:
             raise WorkError(f"{len(problems)} image(s) could not be restored (listed above); the others are in "
                             f"{self.out}.")
         return results
+
+    def say_notes(self, notes: dict[str, list[str]]) -> None:
+        """What reading each input changed (e.g. `photo: EXIF orientation 6 applied`), also in its done.json."""
+        if self.quiet:
+            return
+        for image_id, lines in notes.items():
+            for line in lines:
+                print(f"note: {image_id}: {line}", file=sys.stderr)
 
     def summarise(self, ids: Sequence[str], built: Built) -> dict[str, Any]:
         """`results.json`: the means of the finished images' scores, set metrics, per-image scores."""

@@ -138,7 +138,7 @@ class RunFolder:
         atomic_torch_save(folder / "styles.pt", result.styles[i:i + 1].clone())
         record = {
             "image": item.image_id, "file": str(item.path), "seconds": round(batch.seconds, 3),
-            "failed": result.failures.get(i),
+            "failed": result.failures.get(i), "notes": batch.notes.get(item.image_id, []),
             "final_loss": {k: v[-1] for k, v in result.log[i].items() if v},
             "metrics": {group: {name: values[i] if values is not None else None for name, values in by_metric.items()}
                         for group, by_metric in batch.scores.items()},

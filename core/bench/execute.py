@@ -78,7 +78,7 @@ class Bench:
         inputs = self.grid.images.as_inputs(self.grid.limit)
         update: dict[str, Any] = {
             "degradation": DegradationSpec(task=cell.task, level=cell.level), "tasks": None, "seed": cell.seed,
-            "inputs": inputs.model_copy(update={"mode": "benchmark"}),
+            "inputs": inputs.model_copy(update={"mode": "benchmark", "fit": recipe.inputs.fit}),
             "metrics": self.grid.metric_specs,
             "outputs": recipe.outputs.model_copy(update={"dir": str(cell.folder(self.out))}),
         }
@@ -117,7 +117,8 @@ class Bench:
             raise exc.located(str(path)) from None
         folder = RunFolder(cell.folder(self.out))
         folder.write_manifest(run_manifest(recipe, path, built, self.images, self.plugins))
-        run = CellRun(recipe, Pipeline(built, "benchmark", recipe.seed, recipe.outputs.save_phases), folder)
+        run = CellRun(recipe, Pipeline(built, "benchmark", recipe.seed, recipe.outputs.save_phases, recipe.inputs.fit),
+                      folder)
         self._cell = (cell, run)
         return run
 
