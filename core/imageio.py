@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -38,17 +39,44 @@ def temp_file_beside(path: Path, suffix: str = ".tmp") -> tuple[int, str]:
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to `path` so that readers see either the old file or the whole new one."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temp_file_beside(path)
+    make_folder(path.parent)
+    try:
+        fd, tmp = temp_file_beside(path)
+    except OSError as exc:
+        raise output_error(f"write {path.name} in {path.parent}", exc) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise output_error(f"write {path.name} in {path.parent}", exc) from None
         raise
+
+
+def output_error(what: str, exc: OSError) -> UserError:
+    """A failed write (`what`: "write X in FOLDER") as one paragraph: the folder, the cause and the fix."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "The disk (or your quota) is full: free some space or write elsewhere with --output"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "The folder is not writable: fix its permissions or write elsewhere with --output"
+    else:
+        fix = "Check the folder, or write elsewhere with --output"
+    return UserError(f"cannot {what} ({exc.strerror or exc}). {fix}; finished outputs are kept and a rerun "
+                     "resumes.")
+
+
+def make_folder(folder: str | os.PathLike) -> Path:
+    """Create an output folder (and its parents); failures are UserErrors naming it."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(f"create the folder {folder}", exc) from None
+    return folder
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -12,7 +12,7 @@ import restorefw
 from restorefw.build import Built, Generators, build
 from restorefw.device import resolve_device
 from restorefw.errors import RecipeError, RestoreError, UserError, WorkError
-from restorefw.imageio import atomic_write_json
+from restorefw.imageio import atomic_write_json, make_folder
 from restorefw.inputs import InputImage, resolve_inputs
 from restorefw.pipeline import Pipeline
 from restorefw.plugins import PluginSet
@@ -95,7 +95,7 @@ class RecipeRun:
     def execute(self) -> dict[str, Any]:
         images, built = self.prepare()
         ids = [item.image_id for item in images]
-        self.out.mkdir(parents=True, exist_ok=True)
+        make_folder(self.out)
         manifest = run_manifest(self.recipe, self.recipe_path, built, images, self.plugins)
         if not self.force:
             self.folder.refuse_stale(manifest["recipe"], ids)

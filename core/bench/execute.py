@@ -17,6 +17,7 @@ from restorefw.bench.plan import Batch, Cell, WorkItem, cells_of, parse_shard, p
 from restorefw.build import Generators, build
 from restorefw.device import resolve_device
 from restorefw.errors import RecipeError, RestoreError, UserError, WorkError
+from restorefw.imageio import make_folder
 from restorefw.inputs import InputImage, resolve_inputs
 from restorefw.pipeline import Pipeline
 from restorefw.plugins import PluginSet
@@ -130,7 +131,7 @@ class Bench:
         manifest = self.manifest(batches)
         if not self.force:
             self.refuse_stale(batches)
-        self.out.mkdir(parents=True, exist_ok=True)
+        make_folder(self.out)
         RunFolder(self.out).write_manifest(manifest)
         index, count = self.shard
         mine = [b for b in batches if b.index % count == index]
