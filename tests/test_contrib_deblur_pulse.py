@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from restorefw.engine import render
-from restorefw.imageio import write_png
+from restorefw.imageio import read_image, write_png
 from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
 from restorefw.run import run_recipe
@@ -77,3 +77,33 @@ def test_pulse_composes_with_builtin_phases_and_lowers_the_loss(pulse, images, t
     series = next(values for key, values in log.items() if key.startswith("2:pulse") and key.endswith("total"))
     assert len(series) == 8 and series[-1] < series[0]
     assert any(key.startswith("3:w++") for key in log)
+
+
+@pytest.mark.parametrize("stages", [
+    [{"task": "gaussian-blur", "level": "XS"}, {"task": "denoising", "level": "XS"}],
+    [{"task": "upsampling", "level": "XS"}, {"task": "motion-blur", "params": {"length": 3, "angle": 90}}],
+], ids=["blur-then-builtin", "builtin-then-blur"])
+def test_blurs_compose_with_builtin_degradations_in_either_order(deblur, images, tmp_path, cli, stages):
+    spec = recipe(images, tmp_path / "out", degradation=stages)
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps(spec))
+    assert cli("validate", path)[0] == 0
+    code, _, err = cli("run", path)
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert [s["type"] for s in manifest["resolved"]["degradation"]["stages"]] == [s["task"] for s in stages]
+    target = read_image(tmp_path / "out" / "images" / "img0" / "target.png")
+    assert target.shape[-1] == (16 if stages[0]["task"] == "upsampling" else 32)
+
+
+def test_a_blur_is_a_task_of_a_bench_grid(deblur, images, tmp_path, cli):
+    (tmp_path / "l1.json").write_text(json.dumps({k: v for k, v in recipe(images, tmp_path).items()
+                                                  if k not in ("degradation", "inputs", "outputs")} |
+                                                 {"name": "l1", "inputs": {"path": "unused"}}))
+    grid = {"name": "blur", "recipes": ["l1.json"], "tasks": ["gaussian-blur", "denoising"], "levels": ["XS", "S"],
+            "images": str(images), "metrics": ["psnr"]}
+    (tmp_path / "grid.yaml").write_text(json.dumps(grid))
+    code, _, err = cli("bench", tmp_path / "grid.yaml", "--output", tmp_path / "bench", "--quiet")
+    assert code == 0, err
+    table = (tmp_path / "bench" / "tables.csv").read_text()
+    assert "gaussian-blur" in table and "denoising" in table
