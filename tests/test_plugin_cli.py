@@ -30,12 +30,14 @@ def restorefw_losses():
 '''
 
 
-def test_check_passes_a_contrib_plugin_by_plugin_name(deblur, pulse, cli):
+def test_check_passes_a_contrib_plugin_by_plugin_name(deblur, pulse, focal_frequency, cli):
     code, out, _ = cli("check", "deblur")
     assert code == 0
     assert "ok       degradation 'gaussian-blur' (deblur)" in out and "'motion-blur'" in out
     code, out, _ = cli("check", "restorefw-pulse")
     assert code == 0 and "ok       latent_space 'pulse' (pulse)" in out
+    code, out, _ = cli("check", "focal-frequency")
+    assert code == 0 and "ok       loss 'focal-frequency' (focal-frequency)" in out
 
 
 def test_check_names_the_broken_rule_and_exits_1(install_dist, cli):

@@ -78,4 +78,3 @@ def _check(checker: Checker, cls: type[LatentSpace], G: Any, params: dict[str, A
         twin = cls(cls.Params.model_validate(params)).initial(G, 3, wplus)
     checker.require(S.close(twin, starts["W+ styles"], rtol=1e-4, atol=1e-5), "latent.determinism",
                     "a second instance started from a different latent")
-    checker.report.passed.append("device.move")
