@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from restorefw.plugins import load_plugins
@@ -56,3 +58,12 @@ def test_builtin_passes_the_conformance_kit(kind, name, tmp_path):
     report = CHECKS[kind](cls, **params)
     assert report.skipped is None, report.skipped
     assert len(report.passed) >= 10, report.passed
+
+
+def test_the_reference_third_party_package_passes_the_kit(install_dist, cli):
+    """tests/thirdparty, written from the docs alone, conforms: one component of each kind the kit checks."""
+    source = Path(__file__).resolve().parent / "thirdparty" / "src"
+    install_dist("restorefw-thirdparty", {"thirdparty": "restorefw_thirdparty"}, version="0.3.0", source_dir=source)
+    code, out, _ = cli("check", "restorefw-thirdparty")
+    assert code == 0, out
+    assert {line.split()[1] for line in out.splitlines() if line.startswith("ok ")} == set(CHECKS)
