@@ -12,6 +12,7 @@ import inspect
 import re
 import sys
 from pathlib import Path
+from typing import Any, Callable
 
 from restorefw import hookspecs
 from restorefw.component import Component
@@ -37,7 +38,7 @@ def _resolve(dotted: str) -> type | None:
         return None
 
 
-def _signature(fn: object) -> str:
+def _signature(fn: Callable[..., Any]) -> str:
     """`(a: T, b: U = d) -> R` with annotations as written (not quoted)."""
     sig = inspect.signature(fn)
     parts = []
@@ -101,15 +102,16 @@ def _rules(section: str) -> list[str]:
 
 def reference() -> str:
     """The generated reference, Markdown, between START and END."""
-    out = [START, "", "## Rules every component follows", "", _doc(Component), "", "Conformance rules "
-           "(checked for every kind by `restorefw.testing`):", "", *_rules(COMMON), "", "## Hook reference", "",
-           _doc(hookspecs), ""]
+    out = [START, "", "## Rules every component follows", "", _doc(Component), "",
+           "Conformance rules (checked for every kind by `restorefw.testing`):", "", *_rules(COMMON), "",
+           "## Hook reference", "", _doc(hookspecs), ""]
     checks = {KINDS[kind]: fn.__name__ for kind, fn in CHECKS.items()}
     seen = {"restorefw.component.Component"}
     for hook in _hooks():
         out += [f"### `{hook.__name__}`", "", f"`{hook.__name__}{_signature(hook)}`", "", _doc(hook), ""]
         for dotted in _classes(_doc(hook), seen):
             cls = _resolve(dotted)
+            assert cls is not None  # _classes keeps only names that resolve to classes
             out += [f"#### `{dotted}`", "", _doc(cls), ""]
             members = _members(cls)
             out += [*members, ""] if members else []

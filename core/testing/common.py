@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 import sys
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -30,8 +30,9 @@ def check_common(checker: Checker, kind: str, cls: type, base: type, params: dic
                     f"{cls!r} does not subclass {base.__module__}.{base.__qualname__}")
     checker.report.passed.append("component.base-class")
     model = getattr(cls, "Params", None)
-    checker.require(isinstance(model, type) and issubclass(model, BaseModel), "params.model",
-                    f"`Params` is {model!r}, not a pydantic model")
+    if not isinstance(model, type) or not issubclass(model, BaseModel):
+        checker.fail("params.model", f"`Params` is {model!r}, not a pydantic model")
+    model = cast(type[BaseModel], model)
     checker.report.passed.append("params.model")
     try:
         check_component(kind, cls, "your-plugin")

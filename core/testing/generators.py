@@ -39,7 +39,7 @@ def _check(checker: Checker, cls: type[Generator], params: dict[str, Any]) -> No
     with checker.rule("generator.load"):
         G = component.load(torch.device("cpu"))
     check_network(checker, G)
-    trainable = [n for n, p in getattr(G, "named_parameters", lambda: [])() if p.requires_grad]
+    trainable = [n for n, p in getattr(G, "named_parameters", list)() if p.requires_grad]
     checker.require(not trainable, "generator.frozen", f"parameters requiring grad: {', '.join(trainable[:3])}")
     checker.report.passed.append("generator.frozen")
     z = torch.randn(3, G.z_dim, generator=torch.Generator().manual_seed(S.SEED))

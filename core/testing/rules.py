@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterator, NoReturn
 
 from restorefw.errors import MissingWeightsError
 
@@ -137,7 +137,7 @@ class Checker:
         self.label = f"{kind} {getattr(cls, 'name', '') or '?'!r} ({cls.__module__}.{cls.__qualname__})"
         self.report = Report(self.label)
 
-    def fail(self, rule_id: str, detail: str) -> None:
+    def fail(self, rule_id: str, detail: str) -> NoReturn:
         raise ConformanceError(self.label, rule_id, detail)
 
     def require(self, condition: bool, rule_id: str, detail: str) -> None:

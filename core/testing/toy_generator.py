@@ -17,6 +17,7 @@ class ToyMapping(torch.nn.Module):
         self.num_ws = num_ws
         self.fc0 = torch.nn.Parameter(torch.randn(w_dim, z_dim, generator=gen) / math.sqrt(z_dim))
         self.fc1 = torch.nn.Parameter(torch.randn(w_dim, w_dim, generator=gen) / math.sqrt(w_dim))
+        self.w_avg: torch.Tensor
         self.register_buffer("w_avg", torch.zeros(w_dim))
         with torch.no_grad():
             self.w_avg.copy_(self(torch.randn(512, z_dim, generator=gen))[:, 0].mean(0))
