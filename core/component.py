@@ -35,14 +35,20 @@ class Params(BaseModel):
 class Component:
     """A named, documented, parameterised building block contributed by a plugin.
 
-    Subclasses set `name` (the name recipes use), `description` (one line) and `Params`
-    (a pydantic model, validated by the registry before the component is built).
+    Required class attributes: `name` (what recipes write; no spaces, no ":"; `<plugin>:<name>`
+    selects one provider when several plugins register a name), `description` (one line for
+    `restorefw plugins`). Optional: `Params`, a pydantic model (subclass `restorefw.component.Params`)
+    of the parameters, validated by the registry before the component is built as `cls(params)`
+    (default: no parameters); `groups`, names of the sets this component belongs to, which the core
+    reads instead of naming components (e.g. a metric in "default" is measured by recipes without
+    `metrics:`, an optimiser in "default" serves phases without `optimizer:`).
     """
 
     kind: ClassVar[str] = "component"
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     Params: ClassVar[type[BaseModel]] = NoParams
+    groups: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: BaseModel | None = None, **kwargs: Any) -> None:
         self.params = params if params is not None else type(self).Params(**kwargs)

@@ -9,8 +9,10 @@ from restorefw.component import Component
 
 
 class Dataset(Component):
-    """A dataset materialises its `split` ("train", "test", ...) as PNG files in `directory`,
-    and returns their paths, sorted. Materialising twice gives identical files."""
+    """A named image collection. `materialize(split, directory)` writes the split (one of `splits`)
+    as PNG files in `directory` (created if needed) and returns their paths, sorted; materialising
+    twice gives identical files. Optional `Params` fields `resolution` and `seed` receive
+    `restorefw train`'s --resolution and --seed when present."""
 
     kind: ClassVar[str] = "dataset"
     splits: ClassVar[tuple[str, ...]] = ("train", "test")

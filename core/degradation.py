@@ -70,12 +70,14 @@ class Degradation(Component):
     - `letter`: one character naming the task in bench grids and combinations (e.g. "U" in "UN").
     - `groups`: names of task groups this degradation belongs to (e.g. "single"), usable in bench grids.
     - `order`: its place when bench spells a combination from letters (lower runs first).
+
+    Composition is the core's: a recipe's `degradation: [a, b]` realises a, then b at a's output size
+    and channels (`restorefw.composition`); a degradation never needs to know it is composed.
     """
 
     kind: ClassVar[str] = "degradation"
     levels: ClassVar[tuple[str, ...]] = ()
     letter: ClassVar[str | None] = None
-    groups: ClassVar[tuple[str, ...]] = ()
     order: ClassVar[float] = 100.0
 
     def realize(self, shape: tuple[int, int, int, int], keys: Sequence[ImageKey],

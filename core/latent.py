@@ -11,12 +11,17 @@ from restorefw.generator import GeneratorNetwork
 
 
 class LatentSpace(Component):
-    """A latent space (W, W+, W++, ...).
+    """A latent space (W, W+, W++, ...): the tensor one phase optimises, one row block per image.
 
-    `initial` builds the optimised tensor for `batch_size` images, from `w_avg` when
-    `previous_styles` is None, otherwise from the previous phase's styles (W+ `[B, num_ws, w_dim]`
-    or W++ `[B, num_ws, K, w_dim]`). `to_styles` maps the tensor to what `G.synthesis` takes.
-    Rows of the last dimension are the units normalised-gradient optimisers move.
+    - `initial(G, batch_size, previous_styles)` → a float32 tensor whose first dimension is
+      `batch_size`; the engine moves it to the device, detaches it and sets `requires_grad`.
+      `previous_styles` is None in the first phase (start from `G.mapping.w_avg`, or wherever the
+      space starts) and otherwise the previous phase's final `to_styles` output, detached: W+
+      `[B, num_ws, w_dim]` or W++ `[B, num_ws, K, w_dim]` for the built-in spaces.
+    - `to_styles(latent, G)` → what `G.synthesis` accepts (W+, or W++ with K ≥ `G.max_filters`),
+      differentiable in `latent`; called once per step.
+    - Rows of the last dimension are the units normalised-gradient optimisers move (NGD normalises
+      each row's gradient), so put one vector per row.
     """
 
     kind: ClassVar[str] = "latent_space"

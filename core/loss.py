@@ -11,9 +11,19 @@ from restorefw.degradation import ImageKey
 
 
 class Loss(Component, torch.nn.Module):
-    """A loss term. `prepare` caches what depends only on the target (features, pyramids, masks),
-    once per phase; `forward(x)` returns one value per image, shape `[B]`, so that a batch is a sum
-    of independent problems."""
+    """A loss term between f̂(G(w)) and the degraded target, in degraded space; a torch module that
+    the engine moves to the run's device with `.to(device)`.
+
+    - `prepare(target, mask, keys)`: called once per batch, before the first phase, with the targets
+      float32 `[B, C', h, w]` in [0, 1] (C', h, w: the degradation's output), the known-pixel mask
+      float `[B, 1, h, w]` in [0, 1] (1 = known) or None, and one `ImageKey` per image. Cache what
+      depends only on the target here; call `super().prepare(target, mask, keys)`, which stores them
+      as `self.target`, `self.mask`, `self.keys`.
+    - `forward(x)`: x = f̂(G(w)), float32 `[B, C', h, w]`, roughly in [0, 1] (not clamped), with
+      gradients; returns float `[B]`, one value per image, differentiable, lower is better. The engine
+      minimises Σ weight × value; an image's value must not depend on the other images of the batch.
+    - Optional: `uses_random_backbone = True` marks a loss whose network is untrained, so runs note it.
+    """
 
     kind: ClassVar[str] = "loss"
 
@@ -26,6 +36,8 @@ class Loss(Component, torch.nn.Module):
     def prepare(self, target: torch.Tensor, mask: torch.Tensor | None,
                 keys: Sequence[ImageKey] | None = None) -> None:
         """Store the target `[B,C,h,w]` in [0,1] and its mask `[B,1,h,w]` (1 = known) or None.
+
+        Subclasses keep this signature (the engine passes all three positionally).
 
         `keys` identify the images (seed, image id): a loss that draws random fields draws them per
         image from `restorefw.seeding`, so that a batch equals its images restored one by one."""

@@ -10,13 +10,29 @@ from restorefw.component import Component
 
 
 class Metric(Component):
-    """A metric. Paired metrics implement `paired(pred, ref) -> [B]`; set metrics (FID, PFID, KID)
-    implement `over_sets(preds, refs) -> float`. Images are `[B,C,H,W]` in [0,1]. Metrics that need
-    weights raise `MissingWeightsError` naming the file when the weights are absent."""
+    """An image-quality measure, always called under `torch.no_grad()`.
+
+    - Paired (`is_set_metric = False`): `paired(pred, ref)` with pred and ref float32 `[B, C, H, W]`
+      in [0, 1], same shape (the core converts channel counts so that like is compared with like),
+      returns float `[B]`, one score per image.
+    - Set (`is_set_metric = True`): `over_sets(preds, refs)` with two lists of float32 `[1, C, H, W]`
+      images in [0, 1] (sizes may differ between lists' items), returns one float.
+    - `lower_is_better` orders tables' arrows; `display_name` (default: `name`) heads table columns and
+      `decimals` (default 3) rounds them.
+    - A metric that is a torch module (or has `.to`) is moved to the run's device. Pretrained weights
+      that are absent raise `restorefw.errors.MissingWeightsError` naming the file: the run reports the
+      metric as unavailable and goes on. A metric that cannot measure these images (e.g. too small)
+      raises `restorefw.errors.UserError` with the reason.
+    - `groups` the core reads: "default" (measured by recipes without `metrics:`), "folders" and
+      "generator" (defaults of `restorefw evaluate`), "paper" (bench grids without `metrics:`) and
+      "paper-<layout>" (that bench table's default columns); members keep registration order.
+    """
 
     kind: ClassVar[str] = "metric"
     lower_is_better: ClassVar[bool] = True
     is_set_metric: ClassVar[bool] = False
+    display_name: ClassVar[str | None] = None
+    decimals: ClassVar[int] = 3
 
     def paired(self, pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -10,7 +10,15 @@ from restorefw.component import Component
 
 
 class Optimizer(Component):
-    """Builds a `torch.optim.Optimizer` for one phase's latent tensor."""
+    """How a phase moves its latent tensor.
+
+    `build(latent, lr, steps)` returns a `torch.optim.Optimizer` over `[latent]` (a leaf tensor with
+    `requires_grad`; lr already includes the recipe's `lr_scale`). Each step the engine zeroes the
+    gradients, back-propagates the sum of the per-image losses (so each image's rows get only their
+    own gradient; rows of failed images get zero) and calls `step()`. `scheduler(optimizer, steps)`
+    may return a per-step learning-rate schedule. The optimiser in group "default" serves phases
+    that name none.
+    """
 
     kind: ClassVar[str] = "optimizer"
 

@@ -63,7 +63,7 @@ class Phase(Strict):
     space: str
     steps: int = Field(ge=0)
     lr: float = Field(gt=0)
-    optimizer: ComponentSpec = Field(default_factory=lambda: ComponentSpec(type="ngd"))
+    optimizer: ComponentSpec | None = Field(None, description="default: the optimiser in group \"default\"")
     space_params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -161,7 +161,7 @@ class Recipe(Strict):
     losses: list[LossSpec] = Field(min_length=1)
     inputs: Inputs
     outputs: Outputs = Field(default_factory=Outputs)
-    metrics: list[ComponentSpec] = Field(default_factory=lambda: [ComponentSpec(type="psnr"), ComponentSpec(type="ssim")])
+    metrics: list[ComponentSpec] | None = Field(None, description="default: the metrics in group \"default\"")
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["float32", "bfloat16"] = Field(
@@ -241,6 +241,9 @@ def parse_recipe(data: Any, registry: Registry | None = None) -> Recipe:
     except ValidationError as exc:
         raise describe_validation_error(exc, model=Recipe) from None
     if registry is not None:
+        from restorefw.recipe_defaults import fill_defaults
+
+        fill_defaults(recipe, registry)
         check_components(recipe, registry)
     return recipe
 

@@ -8,11 +8,11 @@ then ambiguous: using it is an error that names every provider.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
-
 from restorefw.component import Component
 from restorefw.dataset import Dataset
 from restorefw.degradation import Degradation
@@ -63,12 +63,15 @@ def check_component(kind: str, cls: Any, plugin: str) -> None:
     if not (isinstance(params, type) and issubclass(params, BaseModel)):
         raise PluginError(f"plugin {plugin!r}: the {kind} {name!r} has `Params` = {params!r}; it must be a pydantic "
                           "model (subclass restorefw.component.Params).")
+    groups = getattr(cls, "groups", ())
+    if not isinstance(groups, tuple) or not all(isinstance(g, str) and g for g in groups):
+        raise PluginError(f"plugin {plugin!r}: the {kind} {name!r} declares groups {groups!r}; declare a tuple of names.")
     if kind == "degradation":
         _check_vocabulary(cls, plugin)
 
 
 def _check_vocabulary(cls: type[Degradation], plugin: str) -> None:
-    """A degradation's declared levels, letter and groups are well-formed."""
+    """A degradation's declared levels and letter are well-formed."""
     where = f"plugin {plugin!r}: the degradation {cls.name!r}"
     levels = cls.levels
     if not isinstance(levels, tuple) or not all(isinstance(v, str) and v for v in levels) or len(set(levels)) != len(levels):
@@ -77,8 +80,6 @@ def _check_vocabulary(cls: type[Degradation], plugin: str) -> None:
         raise PluginError(f"{where} declares levels but its Params has no `level` field to receive one.")
     if cls.letter is not None and not (isinstance(cls.letter, str) and len(cls.letter) == 1 and cls.letter.isalpha()):
         raise PluginError(f"{where} declares letter {cls.letter!r}; a letter is one alphabetic character.")
-    if not isinstance(cls.groups, tuple) or not all(isinstance(g, str) and g for g in cls.groups):
-        raise PluginError(f"{where} declares groups {cls.groups!r}; declare a tuple of names.")
 
 
 @dataclass
@@ -144,6 +145,12 @@ class Registry:
     def get(self, kind: str, name: str, path: str = "") -> type[Component]:
         """The class registered as `name` (bare or `plugin:name`), or a RecipeError with a did-you-mean."""
         return self.entry(kind, name, path).cls
+
+    def group(self, kind: str, group: str) -> list[str]:
+        """Names of the components of `kind` that declare `group`, in registration order (qualified
+        `<plugin>:<name>` where several plugins register the name)."""
+        return [e.qualified() if len(self.entries[kind][e.cls.name]) > 1 else e.cls.name
+                for providers in self.entries[kind].values() for e in providers if group in e.cls.groups]
 
     def classes(self, kind: str) -> list[type[Component]]:
         """Every class of `kind`, in registration order (one per provider)."""

@@ -35,6 +35,7 @@ class NormalizedGradientDescent(torch.optim.Optimizer):
 class NGD(Optimizer):
     name = "ngd"
     description = "Normalised gradient descent per latent row (RUSIR): each row moves exactly lr per step."
+    groups = ("default",)
 
     def build(self, latent, lr, steps):
         return NormalizedGradientDescent([latent], lr)

@@ -160,3 +160,31 @@ def test_training_resolves_its_generator_through_the_registry():
 
     for path in (REPO / "plugins" / "training").glob("*.py"):
         assert "restorefw_plugins.stylegan2" not in path.read_text(), path.name
+
+
+DEFAULT_METRIC = """
+from restorefw import hookimpl
+from restorefw.metric import Metric
+class Mean(Metric):
+    name = "mean-value"
+    description = "joins the default metrics"
+    groups = ("default",)
+    def paired(self, pred, ref):
+        return pred.flatten(1).mean(1)
+@hookimpl
+def restorefw_metrics():
+    return [Mean]
+"""
+
+
+def test_defaults_come_from_groups_not_names(install_dist):
+    from restorefw.recipe import parse_recipe
+
+    install_dist("dup-defaults", {"dupdefaults": "dup_defaults"}, {"dup_defaults": DEFAULT_METRIC})
+    registry = load_plugins().registry
+    data = {"generator": "stylegan2-ada", "schedule": {"phases": [{"space": "w", "steps": 1, "lr": 0.1}]},
+            "losses": ["consistency"], "inputs": {"path": "x"}}
+    recipe = parse_recipe(data, registry)
+    assert [m.type for m in recipe.metrics] == registry.group("metric", "default")
+    assert "mean-value" in registry.group("metric", "default") and len(registry.group("metric", "default")) == 3
+    assert recipe.schedule.phases[0].optimizer.type == registry.group("optimizer", "default")[0]

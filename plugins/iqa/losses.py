@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
-from restorefw.component import Params
+from restorefw.component import Params, RecipePath
 from restorefw.loss import Loss
 from restorefw.degradation import ImageKey
 from restorefw.seeding import torch_generator
@@ -54,7 +54,7 @@ class LPIPSParams(Params):
     net: Literal["vgg", "alex"] = "vgg"
     backbone: Literal["pretrained", "random"] = Field(
         "pretrained", description="'random' only on purpose (tests, smoke runs): outputs are then marked")
-    weights_path: str | None = Field(None, description="backbone .pth (torchvision format); default: search")
+    weights_path: RecipePath | None = Field(None, description="backbone .pth (torchvision format); default: search")
     seed: int = Field(0, description="seeds the hole-noise fields (and a random backbone)")
 
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal, Sequence
 import torch
 from pydantic import Field
 
-from restorefw.component import Params
+from restorefw.component import Params, RecipePath
 from restorefw.errors import UserError
 from restorefw.metric import Metric
 from restorefw.seeding import torch_generator
@@ -27,6 +27,8 @@ class PSNR(Metric):
     name: ClassVar[str] = "psnr"
     description: ClassVar[str] = "peak signal-to-noise ratio in dB, data range 1 (identical images: 100 dB)"
     lower_is_better: ClassVar[bool] = False
+    display_name: ClassVar[str] = "PSNR"
+    groups: ClassVar[tuple[str, ...]] = ("default", "folders", "paper", "paper-ablation")
 
     def paired(self, pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         mse = (pred.double() - ref.double()).pow(2).mean((1, 2, 3)).clamp_min(PSNR_FLOOR_MSE)
@@ -37,6 +39,8 @@ class SSIM(Metric):
     name: ClassVar[str] = "ssim"
     description: ClassVar[str] = "SSIM, Gaussian window 11 σ=1.5, valid region, mean over channels (= scikit-image)"
     lower_is_better: ClassVar[bool] = False
+    display_name: ClassVar[str] = "SSIM"
+    groups: ClassVar[tuple[str, ...]] = ("default", "folders", "paper", "paper-ablation")
 
     def paired(self, pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         return ssim(pred.double(), ref.double()).float()
@@ -46,6 +50,7 @@ class MSSSIMMetric(Metric):
     name: ClassVar[str] = "ms-ssim"
     description: ClassVar[str] = "MS-SSIM with window and scales adapted to the image size (see ssim.py)"
     lower_is_better: ClassVar[bool] = False
+    display_name: ClassVar[str] = "MS-SSIM"
 
     def paired(self, pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         return MSSSIM(ref.double())(pred.double()).float()
@@ -53,12 +58,14 @@ class MSSSIMMetric(Metric):
 
 class LPIPSMetricParams(Params):
     backbone: Literal["pretrained", "random"] = "pretrained"
-    weights_path: str | None = Field(None, description="backbone .pth; default: torch hub cache search")
+    weights_path: RecipePath | None = Field(None, description="backbone .pth; default: torch hub cache search")
     seed: int = Field(0, description="seed of a random backbone")
 
 
 class LPIPSAlex(Metric):
     name: ClassVar[str] = "lpips"
+    display_name: ClassVar[str] = "LPIPS"
+    groups: ClassVar[tuple[str, ...]] = ("folders", "paper", "paper-levels", "paper-combinations", "paper-ablation")
     description: ClassVar[str] = "LPIPS v0.1 with AlexNet (the lpips default), inputs [0,1] → [-1,1]"
     net: ClassVar[str] = "alex"
     Params = LPIPSMetricParams
@@ -77,12 +84,14 @@ class LPIPSAlex(Metric):
 
 class LPIPSVgg(LPIPSAlex):
     name: ClassVar[str] = "lpips-vgg"
+    display_name: ClassVar[str] = "LPIPS-vgg"
+    groups: ClassVar[tuple[str, ...]] = ("folders", "paper", "paper-levels", "paper-combinations")
     description: ClassVar[str] = "LPIPS v0.1 with VGG16, inputs [0,1] → [-1,1]"
     net: ClassVar[str] = "vgg"
 
 
 class InceptionParams(Params):
-    weights_path: str | None = Field(None, description="Inception FID weights; default: $RESTOREFW_WEIGHTS_DIR "
+    weights_path: RecipePath | None = Field(None, description="Inception FID weights; default: $RESTOREFW_WEIGHTS_DIR "
                                                        "or the torch hub cache")
     batch_size: int = Field(50, ge=1)
     feature_layer: Literal["2048", "768", "192", "64"] = Field(
@@ -128,6 +137,9 @@ def fid_from_features(f1: torch.Tensor, f2: torch.Tensor) -> float:
 
 class FID(_InceptionMetric):
     name: ClassVar[str] = "fid"
+    display_name: ClassVar[str] = "FID"
+    decimals: ClassVar[int] = 1
+    groups: ClassVar[tuple[str, ...]] = ("generator", "paper", "paper-ablation")
     description: ClassVar[str] = "Fréchet Inception Distance (torch-fidelity, 2048-d pool features by default)"
 
     def over_sets(self, preds: Sequence[torch.Tensor], refs: Sequence[torch.Tensor]) -> float:
@@ -140,6 +152,9 @@ class FID(_InceptionMetric):
 
 class KID(_InceptionMetric):
     name: ClassVar[str] = "kid"
+    display_name: ClassVar[str] = "KID"
+    decimals: ClassVar[int] = 4
+    groups: ClassVar[tuple[str, ...]] = ("generator",)
     description: ClassVar[str] = "Kernel Inception Distance, mean over subsets (torch-fidelity; std in details)"
 
     class Params(InceptionParams):
@@ -162,6 +177,8 @@ class KID(_InceptionMetric):
 
 class InceptionScore(_InceptionMetric):
     name: ClassVar[str] = "is"
+    display_name: ClassVar[str] = "IS"
+    groups: ClassVar[tuple[str, ...]] = ("generator",)
     description: ClassVar[str] = "Inception Score of the predictions (torch-fidelity; refs unused; std in details)"
     lower_is_better: ClassVar[bool] = False
 
@@ -203,6 +220,9 @@ def random_crops(images: Sequence[torch.Tensor], num: int, size: int, seed: int,
 
 class PFID(_InceptionMetric):
     name: ClassVar[str] = "pfid"
+    display_name: ClassVar[str] = "PFID"
+    decimals: ClassVar[int] = 1
+    groups: ClassVar[tuple[str, ...]] = ("paper", "paper-levels", "paper-combinations")
     description: ClassVar[str] = "RUSIR's unpaired patch FID: seeded random crops of predictions vs ground truths"
 
     class Params(InceptionParams):
@@ -218,4 +238,6 @@ class PFID(_InceptionMetric):
         return fid_from_features(f1, f2)
 
 
-METRICS = [PSNR, SSIM, MSSSIMMetric, LPIPSAlex, LPIPSVgg, FID, KID, InceptionScore, PFID]
+# Registration order is the order of group members: bench's paper columns read LPIPS, LPIPS-vgg, PFID and
+# SSIM, PSNR, LPIPS, FID; evaluate's generator metrics IS, FID, KID.
+METRICS = [SSIM, PSNR, MSSSIMMetric, LPIPSAlex, LPIPSVgg, PFID, InceptionScore, FID, KID]
