@@ -182,7 +182,7 @@ def test_defaults_come_from_groups_not_names(install_dist):
 
     install_dist("dup-defaults", {"dupdefaults": "dup_defaults"}, {"dup_defaults": DEFAULT_METRIC})
     registry = load_plugins().registry
-    data = {"generator": "stylegan2-ada", "schedule": {"phases": [{"space": "w", "steps": 1, "lr": 0.1}]},
+    data = {"generator": {"type": "stylegan2-ada", "params": {"init": "random"}}, "schedule": {"phases": [{"space": "w", "steps": 1, "lr": 0.1}]},
             "losses": ["consistency"], "inputs": {"path": "x"}}
     recipe = parse_recipe(data, registry)
     assert [m.type for m in recipe.metrics] == registry.group("metric", "default")
