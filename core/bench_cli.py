@@ -36,7 +36,8 @@ def bench(grid: str, output: str | None, shard: str | None, force: bool, quiet: 
 @click.option("--gt", type=click.Path(file_okay=False), help="Folder of ground truths, matched to --pred by file stem.")
 @click.option("--generator", "generator", default=None, metavar="CKPT",
               help="Generator checkpoint to sample from (generator mode).")
-@click.option("--generator-type", default="stylegan2-ada", show_default=True, help="Registered generator name.")
+@click.option("--generator-type", default=None,
+              help="Registered generator name (default: the installed generator that loads checkpoint files).")
 @click.option("--generator-param", "generator_params", multiple=True, metavar="KEY=VALUE",
               help="Extra generator parameter (YAML value), repeatable; e.g. init=random.")
 @click.option("--real", type=click.Path(file_okay=False), help="Folder of real images (generator mode).")
@@ -45,8 +46,8 @@ def bench(grid: str, output: str | None, shard: str | None, force: bool, quiet: 
 @click.option("--truncation-psi", type=float, default=1.0, show_default=True, help="Truncation ψ (1 = none).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampled latents.")
 @click.option("--metric", "-m", "metrics", multiple=True,
-              help="Metric name, repeatable or comma-separated (default: psnr,ssim,lpips,lpips-vgg for folders; "
-                   "is,fid,kid for a generator).")
+              help="Metric name, repeatable or comma-separated (default: the metrics in group \"folders\", or "
+                   "\"generator\" for a generator; see `restorefw plugins`).")
 @click.option("--metric-param", "metric_params", multiple=True, metavar="METRIC.KEY=VALUE",
               help="Metric parameter (YAML value), repeatable; e.g. fid.weights_path=/w/inception.pth.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,

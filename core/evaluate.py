@@ -1,6 +1,6 @@
 """`restorefw evaluate`: metrics on prediction/ground-truth folders, or IS/FID/KID of a generator's samples.
 
-Metrics come from the registry (the iqa plugin's psnr, ssim, lpips, fid, kid, is, ...). A metric
+Metrics come from the registry; without `-m`, the metrics in group "folders" or "generator". A metric
 whose weights are missing is reported unavailable with the reason and the others go on; when no
 metric at all could be computed the command says so and exits with code 1.
 """
@@ -18,14 +18,11 @@ import yaml
 from restorefw.device import resolve_device
 from restorefw.errors import UserError, WorkError
 from restorefw.evaluation import MetricSlot, build_metrics, paired_scores, set_scores
+from restorefw.generate import generator_spec, load_network, truncate
 from restorefw.imageio import atomic_write_json, list_images, read_image
 from restorefw.plugins import PluginSet
 from restorefw.recipe import ComponentSpec
 from restorefw.seeding import torch_generator
-
-FOLDER_METRICS = ("psnr", "ssim", "lpips", "lpips-vgg")
-GENERATOR_METRICS = ("is", "fid", "kid")
-
 
 def parse_names(values: Sequence[str], default: Sequence[str]) -> list[str]:
     """`-m psnr -m ssim,lpips` → ['psnr', 'ssim', 'lpips'] (duplicates dropped)."""
@@ -149,7 +146,7 @@ def sample_generator(G, num: int, truncation_psi: float, seed: int, device: torc
         for start in range(0, num, batch_size):
             z = z_all[start:start + batch_size].to(device)
             c = c_all[start:start + batch_size].to(device) if c_all is not None else None
-            ws = G.mapping(z, c, truncation_psi=truncation_psi)
+            ws = truncate(G, G.mapping(z, c), truncation_psi, None)
             images = (G.synthesis(ws, noise_mode=noise_mode) + 1) / 2
             out.append(images.clamp(0, 1).float().cpu())
     return out
@@ -162,15 +159,14 @@ def evaluate_generator(plugins: PluginSet, generator: ComponentSpec, real: Path,
     real_files = list_images(real)
     if not real_files:
         raise UserError(f"{real}: no images found; --real needs a folder of real images.")
-    component = plugins.registry.create("generator", generator.type, generator.params, "--generator")
-    G = component.load(device)
+    G = load_network(plugins.registry, generator.type, generator.params, device)
     fakes = sample_generator(G, num, truncation_psi, seed, device, batch_size)
     reals = [read_image(p, 3)[None] for p in real_files]
     slots = build_slots(plugins, specs, device)
     paired = [s.name for s in slots if s.metric is not None and not s.metric.is_set_metric]
     if paired:
         raise UserError(f"{', '.join(paired)}: paired metrics need --pred/--gt; a generator is evaluated with set "
-                        f"metrics such as {', '.join(GENERATOR_METRICS)}.")
+                        f"metrics such as {', '.join(plugins.registry.group('metric', 'generator')) or 'FID'}.")
     set_values = set_scores(slots, fakes, reals)
     return {"mode": "generator", "generator": generator.model_dump(mode="json"), "real": str(real),
             "real_images": len(real_files), "samples": num, "truncation_psi": truncation_psi, "seed": seed,
@@ -211,7 +207,7 @@ def evaluate_command(plugins: PluginSet, *, pred, gt, generator, generator_type,
                      truncation_psi, seed, metrics, metric_params, json_path, device, batch_size) -> dict[str, Any]:
     """The `restorefw evaluate` command body: pick the mode, run it, print and write the report."""
     folder_mode = pred is not None or gt is not None
-    generator_mode = generator is not None or bool(generator_params) or real is not None
+    generator_mode = generator is not None or generator_type is not None or bool(generator_params) or real is not None
     if folder_mode == generator_mode:
         raise UserError("give either --pred and --gt (folders) or --generator/--generator-param with --real and "
                         "--num (a generator), not both or neither.")
@@ -219,17 +215,16 @@ def evaluate_command(plugins: PluginSet, *, pred, gt, generator, generator_type,
     if folder_mode:
         if pred is None or gt is None:
             raise UserError("folder mode needs both --pred (predictions) and --gt (ground truths).")
-        specs = metric_specs(parse_names(metrics, FOLDER_METRICS), metric_params)
+        specs = metric_specs(parse_names(metrics, plugins.registry.group("metric", "folders")), metric_params)
         report = evaluate_folders(plugins, Path(pred), Path(gt), specs, dev, batch_size)
         default_json = Path(pred) / "evaluation.json"
     else:
         if real is None:
             raise UserError("generator mode needs --real, a folder of real images to compare the samples with.")
         params = dict(parse_assignment(t, "--generator-param") for t in generator_params)
-        if generator is not None:
-            params["checkpoint"] = generator
-        spec = ComponentSpec(type=generator_type, params=params)
-        specs = metric_specs(parse_names(metrics, GENERATOR_METRICS), metric_params)
+        name, params = generator_spec(plugins.registry, generator, generator_type, params)
+        spec = ComponentSpec(type=name, params=params)
+        specs = metric_specs(parse_names(metrics, plugins.registry.group("metric", "generator")), metric_params)
         report = evaluate_generator(plugins, spec, Path(real), num, truncation_psi, seed, specs, dev, batch_size)
         default_json = Path("evaluation.json")
     out = Path(json_path) if json_path else default_json

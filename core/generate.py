@@ -65,9 +65,21 @@ def _load_array(path: str, what: str) -> np.ndarray:
     return array
 
 
-def generator_spec(registry: Registry, checkpoint: str | None, generator: str | None, params: str | None,
-                   recipe: str | None, sha256: str | None) -> tuple[str, dict[str, Any]]:
-    """(generator name, params) from a recipe, a type with params, or a checkpoint file."""
+def parse_params(text: str | None) -> dict[str, Any]:
+    """`--params` as a JSON object."""
+    try:
+        values = json.loads(text) if text else {}
+    except ValueError as exc:
+        raise UserError(f"--params {text!r} is not JSON ({exc}); write e.g. '{{\"seed\": 3}}'.") from None
+    if not isinstance(values, dict):
+        raise UserError(f"--params {text!r}: expected a JSON object of the generator's parameters.")
+    return values
+
+
+def generator_spec(registry: Registry, checkpoint: str | None, generator: str | None, params: dict[str, Any],
+                   recipe: str | None = None, sha256: str | None = None) -> tuple[str, dict[str, Any]]:
+    """(generator name, params) from a recipe, a type with params, or a checkpoint file; without a
+    type, a checkpoint goes to the one installed generator that declares `checkpoint_param`."""
     if recipe is not None:
         if checkpoint or generator or params:
             raise UserError("--recipe names the generator already; drop CHECKPOINT, --generator and --params.")
@@ -75,20 +87,15 @@ def generator_spec(registry: Registry, checkpoint: str | None, generator: str | 
 
         spec = load_recipe(recipe, registry).generator
         return spec.type, dict(spec.params)
-    try:
-        values = json.loads(params) if params else {}
-    except ValueError as exc:
-        raise UserError(f"--params {params!r} is not JSON ({exc}); write e.g. '{{\"seed\": 3}}'.") from None
-    if not isinstance(values, dict):
-        raise UserError(f"--params {params!r}: expected a JSON object of the generator's parameters.")
+    values = dict(params)
     if generator is None:
-        takers = [c for c in registry.classes("generator") if c.checkpoint_param]
-        if checkpoint is None or len(takers) != 1:
+        candidates = [c for c in registry.classes("generator") if checkpoint is None or c.checkpoint_param]
+        if len(candidates) != 1:
             names = ", ".join(c.name for c in registry.classes("generator"))
-            raise UserError("say which generator to sample: --generator NAME (installed: "
-                            f"{names or 'none'}) with --params, or --recipe FILE"
-                            + ("" if checkpoint is None else ", as several generators take checkpoint files") + ".")
-        generator = takers[0].name
+            why = "several installed generators take checkpoint files" if checkpoint else "several are installed"
+            raise UserError(f"say which generator to use ({why}): --generator NAME (installed: {names or 'none'})"
+                            " with its parameters, or --recipe FILE.")
+        generator = candidates[0].name
     cls = registry.get("generator", generator, "--generator")
     if checkpoint is not None:
         if not cls.checkpoint_param:
@@ -97,6 +104,13 @@ def generator_spec(registry: Registry, checkpoint: str | None, generator: str | 
     if sha256 is not None:
         values["sha256"] = sha256
     return generator, values
+
+
+def load_network(registry: Registry, name: str, params: dict[str, Any], device: torch.device) -> GeneratorNetwork:
+    """The generator `name` loaded on `device` and checked against the generator protocol."""
+    G = registry.create("generator", name, params, "generator").load(device)
+    check_network(G, f"generator {name!r} of plugin {registry.entry('generator', name).plugin!r}")
+    return G
 
 
 def _labels(G: GeneratorNetwork, n: int, class_idx: int | None, device: torch.device) -> torch.Tensor | None:
@@ -150,10 +164,9 @@ def generate(checkpoint: str | None, generator_name: str | None, params_json: st
     if ws_file is not None and (truncation_psi != 1 or truncation_cutoff is not None):
         raise UserError("--truncation-psi/--truncation-cutoff apply to --seeds and --z; --ws styles are used as given.")
     registry = get_plugins().registry
-    name, params = generator_spec(registry, checkpoint, generator_name, params_json, recipe, sha256)
+    name, params = generator_spec(registry, checkpoint, generator_name, parse_params(params_json), recipe, sha256)
     device = resolve_device(device_name)
-    G = registry.create("generator", name, params, "generator").load(device)
-    check_network(G, f"generator {name!r} of plugin {registry.entry('generator', name).plugin!r}")
+    G = load_network(registry, name, params, device)
     render(G, Path(out_dir), seeds, z_file, ws_file, truncation_psi, truncation_cutoff, noise_mode, class_idx,
            array_out, device)
 
