@@ -238,6 +238,7 @@ class PFID(_InceptionMetric):
         return fid_from_features(f1, f2)
 
 
-# Registration order is the order of group members: bench's paper columns read LPIPS, LPIPS-vgg, PFID and
-# SSIM, PSNR, LPIPS, FID; evaluate's generator metrics IS, FID, KID.
-METRICS = [SSIM, PSNR, MSSSIMMetric, LPIPSAlex, LPIPSVgg, PFID, InceptionScore, FID, KID]
+# Registration order is the order of group members: recipes default to PSNR, SSIM; bench's paper columns
+# read LPIPS, LPIPS-vgg, PFID (levels, combinations) and PSNR, SSIM, LPIPS, FID (ablation); evaluate's
+# generator metrics IS, FID, KID.
+METRICS = [PSNR, SSIM, MSSSIMMetric, LPIPSAlex, LPIPSVgg, PFID, InceptionScore, FID, KID]
