@@ -35,13 +35,27 @@ class Params(BaseModel):
 class Component:
     """A named, documented, parameterised building block contributed by a plugin.
 
-    Required class attributes: `name` (what recipes write; no spaces, no ":"; `<plugin>:<name>`
-    selects one provider when several plugins register a name), `description` (one line for
-    `restorefw plugins`). Optional: `Params`, a pydantic model (subclass `restorefw.component.Params`)
-    of the parameters, validated by the registry before the component is built as `cls(params)`
-    (default: no parameters); `groups`, names of the sets this component belongs to, which the core
-    reads instead of naming components (e.g. a metric in "default" is measured by recipes without
-    `metrics:`, an optimiser in "default" serves phases without `optimizer:`).
+    Required class attributes: `name` (what recipes write; no spaces, no ":") and `description`
+    (one line for `restorefw plugins`). Optional: `Params`, a pydantic model (subclass
+    `restorefw.component.Params`) of the parameters, validated by the registry before the component
+    is built as `cls(params)` (`self.params` holds the validated model; default: no parameters); and
+    `groups`, names of the sets this component belongs to.
+
+    Two plugins may register one name: each stays reachable as `<plugin>:<name>` (plugin = the
+    entry-point name), accepted wherever a name is, and the bare name is then an error listing them.
+
+    The core never names a component; where it needs a default it reads a group's members, in
+    registration order: optimizer "default" (phases without `optimizer:`; exactly one may be
+    installed), metric "default" (recipes without `metrics:`), metric "folders" and "generator"
+    (`restorefw evaluate`'s defaults), metric "paper" and "paper-<layout>" (bench grids without
+    `metrics:`, and each table layout's default columns), degradation "single" (bench's `single`,
+    and the degradations `combinations` and `all` are built from).
+
+    Parameters that are file paths are typed `pathlib.Path` or `restorefw.component.RecipePath`; a
+    relative value is resolved against the recipe's folder before the component is built. Random
+    draws come from `restorefw.seeding` with each image's `ImageKey`, never from global RNG state.
+    Errors a user can fix raise `restorefw.errors.UserError` naming the field and the fix; absent
+    pretrained weights raise `MissingWeightsError` (never downloaded silently).
     """
 
     kind: ClassVar[str] = "component"
