@@ -28,8 +28,9 @@ def _targets(target: str, plugins: Any) -> list[tuple[str, str, Entry]]:
     found = [c for c in components if c[1] == name and (not plugin or c[2].plugin == plugin)]
     if not found:
         known = sorted({info.name for info in plugins.plugins} | {c[1] for c in components})
+        failed = "".join(f" The plugin {p.name!r} failed to load: {p.error}." for p in plugins.failures)
         raise UserError(f"`restorefw check {target}`: no installed plugin or component of a checkable kind "
-                        f"({', '.join(CHECKS)}) has that name. Installed: {', '.join(known)}. "
+                        f"({', '.join(CHECKS)}) has that name. Installed: {', '.join(known)}.{failed} "
                         "Run `restorefw plugins` to see what is installed.")
     return found
 
@@ -49,9 +50,14 @@ def check(target: str, params_json: str, image_size: int | None) -> None:
         params = json.loads(params_json)
     except json.JSONDecodeError as exc:
         raise UserError(f"--params is not valid JSON ({exc}); write e.g. --params '{{\"alpha\": 2}}'.") from None
+    plugins = get_plugins()
     failed = 0
-    targets = _targets(target, get_plugins())
-    if not targets:
+    for info in plugins.failures:
+        if target in (info.name, info.distribution):
+            failed += 1
+            click.echo(f"FAILED   plugin {info.name!r} ({info.distribution} {info.version}) did not load: {info.error}")
+    targets = _targets(target, plugins)
+    if not targets and not failed:
         click.echo(f"{target}: no component of a checkable kind ({', '.join(CHECKS)}) to check")
     for kind, name, entry in targets:
         label = f"{kind} {name!r} ({entry.plugin})"

@@ -130,3 +130,10 @@ def test_generated_plugins_install_pass_their_tests_and_run_in_a_recipe(tmp_path
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     mae = results["mean"]["restored"]["my-metric"]
     assert 0 < mae < 1 and results["mean"]["fidelity"]["my-metric"] < mae
+
+
+def test_check_reports_a_plugin_that_does_not_register(install_dist, cli):
+    install_dist("broken-nameless", {"nameless": "broken_nameless"}, {"broken_nameless": BROKEN_LOSS.replace(
+        'name = "broken-batch-mean"', 'name = ""')})
+    code, out, _ = cli("check", "nameless")
+    assert code == 1 and "FAILED   plugin 'nameless'" in out and "`name`" in out
