@@ -1,4 +1,4 @@
-"""CLI commands `restorefw bench` and `restorefw evaluate` (registered on the root group by core/cli.py)."""
+"""The commands `restorefw bench` and `restorefw evaluate` (added to the root group by `restorefw.cli`)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from restorefw.cli import cli, get_plugins
+from restorefw.cli_context import get_plugins
 
 
-@cli.command()
+@click.command()
 @click.argument("grid", type=click.Path(dir_okay=False))
 @click.option("--output", "-o", type=click.Path(file_okay=False),
               help="Output folder (default: bench/<grid name> next to the grid file).")
@@ -31,7 +31,7 @@ def bench(grid: str, output: str | None, shard: str | None, force: bool, quiet: 
         report_or_warn(outcome.folder)
 
 
-@cli.command()
+@click.command()
 @click.option("--pred", type=click.Path(file_okay=False), help="Folder of predictions (restored images).")
 @click.option("--gt", type=click.Path(file_okay=False), help="Folder of ground truths, matched to --pred by file stem.")
 @click.option("--generator", "generator", default=None, metavar="CKPT",

@@ -11,42 +11,37 @@ from pathlib import Path
 import click
 
 import restorefw
+from restorefw.bench_cli import bench, evaluate
+from restorefw.cli_context import get_plugins
 from restorefw.errors import RestoreError
-from restorefw.plugins import ENV_STRICT, PluginSet, load_plugins
+from restorefw.generate import generate
+from restorefw.plugin_cli import check, new_plugin
+from restorefw.plugins import ENV_STRICT
 from restorefw.recipe import load_recipe
 from restorefw.recipe_files import check_recipe_files
+from restorefw.report.command import report
 
 ENV_DEBUG = "RESTOREFW_DEBUG"
-
-
-def get_plugins(ctx: click.Context | None = None) -> PluginSet:
-    """The plugins of this invocation, loaded once (strict when `--strict-plugins` was given)."""
-    ctx = ctx or click.get_current_context()
-    root = ctx.find_root()
-    obj = root.ensure_object(dict)
-    if "plugins" not in obj:
-        strict = bool(root.params.get("strict_plugins")) or None
-        obj["plugins"] = load_plugins(strict=strict)
-    return obj["plugins"]
+PLUGIN_COMMANDS = "restorefw.plugin_commands"
 
 
 class RestoreGroup(click.Group):
-    """A click group that adds plugin commands the first time commands are looked up."""
+    """The root group: core commands, plus the commands plugins add through `restorefw_commands`, collected
+    once per invocation (kept on the invocation's context, never on this module-level group)."""
 
-    def _with_plugins(self, ctx: click.Context) -> None:
-        if getattr(self, "_plugins_added", False):
-            return
-        self._plugins_added = True
-        get_plugins(ctx).manager.hook.restorefw_commands(cli=self)
+    def plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        root = ctx.find_root()
+        if PLUGIN_COMMANDS not in root.meta:
+            holder = click.Group()
+            get_plugins(root).manager.hook.restorefw_commands(cli=holder)
+            root.meta[PLUGIN_COMMANDS] = dict(holder.commands)
+        return root.meta[PLUGIN_COMMANDS]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._with_plugins(ctx)
-        return super().list_commands(ctx)
+        return sorted({*self.commands, *self.plugin_commands(ctx)})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in self.commands:
-            self._with_plugins(ctx)
-        return super().get_command(ctx, name)
+        return self.commands.get(name) or self.plugin_commands(ctx).get(name)
 
 
 @click.group(cls=RestoreGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -129,9 +124,11 @@ def plugins_command(as_json: bool, show_all: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; user errors print one paragraph (no traceback unless --debug)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args or os.environ.get(ENV_DEBUG, "") not in ("", "0")
+    ctx: click.Context | None = None
     try:
-        cli.main(args=args, prog_name="restorefw", standalone_mode=False)
+        ctx = cli.make_context("restorefw", args)
+        with ctx:
+            cli.invoke(ctx)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
@@ -141,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except RestoreError as exc:
-        if debug:
+        if (ctx is not None and ctx.params.get("debug")) or os.environ.get(ENV_DEBUG, "") not in ("", "0"):
             traceback.print_exc()
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -151,9 +148,5 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(0)
 
 
-from restorefw import bench_cli  # noqa: E402,F401  (registers `bench` and `evaluate` on `cli`)
-from restorefw.generate import generate  # noqa: E402
-from restorefw.report import command as report_command  # noqa: E402,F401  (registers `report`)
-
-cli.add_command(generate)
-from restorefw import plugin_cli  # noqa: E402,F401  (registers `check` and `new-plugin` on `cli`)
+for command in (bench, evaluate, generate, report, check, new_plugin):
+    cli.add_command(command)

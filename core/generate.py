@@ -157,7 +157,7 @@ def generate(checkpoint: str | None, generator_name: str | None, params_json: st
              truncation_cutoff: int | None, noise_mode: str, class_idx: int | None, array_out: str | None,
              device_name: str, sha256: str | None) -> None:
     """Render images from a generator: a CHECKPOINT file, --generator NAME --params JSON, or --recipe FILE."""
-    from restorefw.cli import get_plugins
+    from restorefw.cli_context import get_plugins
 
     if sum(x is not None for x in (seeds, z_file, ws_file)) > 1:
         raise UserError("give only one of --seeds, --z and --ws.")

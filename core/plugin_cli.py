@@ -11,7 +11,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from restorefw.cli import cli, get_plugins
+from restorefw.cli_context import get_plugins
 from restorefw.errors import UserError
 from restorefw.registry import Entry
 
@@ -35,7 +35,7 @@ def _targets(target: str, plugins: Any) -> list[tuple[str, str, Entry]]:
     return found
 
 
-@cli.command()
+@click.command()
 @click.argument("target")
 @click.option("--params", "params_json", default="{}", help='Component parameters as JSON, e.g. \'{"alpha": 2}\'.')
 @click.option("--image-size", type=int, default=None, help="Side of the test images (default 64).")
@@ -83,7 +83,7 @@ def check(target: str, params_json: str, image_size: int | None) -> None:
         sys.exit(1)
 
 
-@cli.command(name="new-plugin")
+@click.command(name="new-plugin")
 @click.argument("kind", type=click.Choice(["loss", "degradation", "latent-space", "metric", "generator"]))
 @click.argument("name")
 @click.option("--dir", "directory", type=click.Path(file_okay=False), default=".",

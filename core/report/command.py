@@ -9,7 +9,6 @@ from typing import Iterator
 
 import click
 
-from restorefw.cli import cli
 from restorefw.errors import WorkError
 from restorefw.report.render import write_report
 
@@ -45,7 +44,7 @@ def report_or_warn(folder: Path) -> None:
                    "makes it once the cause is fixed.", err=True)
 
 
-@cli.command()
+@click.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--open", "open_browser", is_flag=True, help="Open the report in the default web browser.")
 def report(folder: Path, open_browser: bool) -> None:
