@@ -11,7 +11,6 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO.parent / "shared" / "fixtures"
 CONTRIB_FOCAL = REPO / "contrib" / "restorefw-focal-frequency"
 CONTRIB_DEBLUR = REPO / "contrib" / "restorefw-deblur"
 CONTRIB_PULSE = REPO / "contrib" / "restorefw-pulse"

@@ -23,12 +23,8 @@ from restorefw.generate import generate, parse_seeds
 from restorefw_plugins.stylegan2.cli import convert
 from restorefw_plugins.stylegan2.pickle_loader import read_checkpoint
 
-FIXTURES = Path("/work/shared/fixtures")
-if not FIXTURES.is_dir():
-    FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-TINY, SMALL = FIXTURES / "tiny32", FIXTURES / "small64"
+from reference_data import SMALL, TINY, needs_small
 
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="reference fixtures not available")
 URL = "https://example.invalid/models/tiny%20gen.safetensors"
 
 
@@ -129,6 +125,7 @@ def _small_ref() -> dict[str, np.ndarray]:
         return {k: data[k] for k in data.files}
 
 
+@needs_small
 @pytest.mark.parametrize("layout", ["state_dict+config", "G_ema+init_kwargs_json", "bare"])
 def test_torch_files(tmp_path: Path, layout: str) -> None:
     data = read_checkpoint(SMALL / "weights.safetensors")
@@ -183,6 +180,7 @@ def _invoke(command, args: list[str]):
     return result
 
 
+@needs_small
 def test_generate_matches_the_references(tmp_path: Path) -> None:
     ref = _small_ref()
     np.save(tmp_path / "z.npy", ref["z"])

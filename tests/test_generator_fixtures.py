@@ -11,13 +11,10 @@ import torch
 from restorefw_plugins.stylegan2.checkpoint import load_generator
 from restorefw_plugins.stylegan2.pickle_loader import read_checkpoint
 
-FIXTURES = Path("/work/shared/fixtures")
-if not FIXTURES.is_dir():
-    FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-NAMES = ["tiny32", "small64"]
-FILES = ["generator.pkl", "weights.safetensors"]
+from reference_data import fixture_dir, needs_small
 
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="reference fixtures not available")
+NAMES = ["tiny32", pytest.param("small64", marks=needs_small)]
+FILES = ["generator.pkl", "weights.safetensors"]
 
 # image key -> (styles key or None for G(z), truncation psi, noise mode)
 IMAGE_CALLS = {
@@ -30,13 +27,13 @@ IMAGE_CALLS = {
 
 
 def _reference(name: str) -> dict[str, np.ndarray]:
-    with np.load(FIXTURES / name / "reference.npz") as data:
+    with np.load(fixture_dir(name) / "reference.npz") as data:
         return {k: data[k] for k in data.files}
 
 
 def _run(name: str, file: str) -> dict[str, np.ndarray]:
     """Our outputs for every key of the fixture, computed from `file`."""
-    G = load_generator(FIXTURES / name / file)
+    G = load_generator(fixture_dir(name) / file)
     ref = _reference(name)
     out: dict[str, np.ndarray] = {}
     z = torch.from_numpy(ref["z"])
@@ -119,6 +116,7 @@ def test_every_reference_array(name: str, file: str) -> None:
     assert not report, "\n".join(report)
 
 
+@needs_small
 def test_unsuffixed_small64_keys_really_differ_from_fp32() -> None:
     """The half-precision references are a looser comparison on purpose: they are not our fp32 output."""
     ref = _reference("small64")
@@ -128,10 +126,10 @@ def test_unsuffixed_small64_keys_really_differ_from_fp32() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_safetensors_gives_the_same_generator_and_images_as_the_pickle(name: str) -> None:
     """Same config, bit-identical weights and images; with the full pickle test this covers every key."""
-    from_pkl = read_checkpoint(FIXTURES / name / "generator.pkl")
-    from_st = read_checkpoint(FIXTURES / name / "weights.safetensors")
+    from_pkl = read_checkpoint(fixture_dir(name) / "generator.pkl")
+    from_st = read_checkpoint(fixture_dir(name) / "weights.safetensors")
     assert from_st.config == from_pkl.config
-    G = load_generator(FIXTURES / name / "weights.safetensors")
+    G = load_generator(fixture_dir(name) / "weights.safetensors")
     ref = _reference(name)
     with torch.no_grad():
         img = G(torch.from_numpy(ref["z"]), None, noise_mode="const").numpy()
@@ -141,8 +139,8 @@ def test_safetensors_gives_the_same_generator_and_images_as_the_pickle(name: str
 
 @pytest.mark.parametrize("name", NAMES)
 def test_state_dict_names_and_order_match_the_official_pickle(name: str) -> None:
-    official = read_checkpoint(FIXTURES / name / "generator.pkl").state_dict
-    G = load_generator(FIXTURES / name / "weights.safetensors")
+    official = read_checkpoint(fixture_dir(name) / "generator.pkl").state_dict
+    G = load_generator(fixture_dir(name) / "weights.safetensors")
     assert list(G.state_dict()) == list(official)
     for key, value in G.state_dict().items():
         assert value.dtype == torch.float32
@@ -154,7 +152,7 @@ def test_state_dict_names_and_order_match_the_official_pickle(name: str) -> None
 
 def test_a_wrong_filter_orientation_would_be_caught() -> None:
     """The fixture tolerance really detects a filter used as correlation (the filters are asymmetric)."""
-    G = load_generator(FIXTURES / "tiny32" / "weights.safetensors")
+    G = load_generator(fixture_dir("tiny32") / "weights.safetensors")
     ref = _reference("tiny32")
     with torch.no_grad():
         for module in G.modules():

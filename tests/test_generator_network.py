@@ -12,10 +12,8 @@ from restorefw.errors import RecipeError
 from restorefw_plugins.stylegan2.checkpoint import DEFAULT_CONFIG, build_generator, load_generator
 from restorefw_plugins.stylegan2.network import SynthesisLayer, ToRGBLayer
 
-FIXTURES = Path("/work/shared/fixtures")
-if not FIXTURES.is_dir():
-    FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-TINY = FIXTURES / "tiny32"
+from reference_data import TINY
+
 
 
 def _config(**changes) -> dict:

@@ -17,12 +17,8 @@ from restorefw.errors import UserError
 from restorefw_plugins.stylegan2.checkpoint import load_generator
 from restorefw_plugins.stylegan2.pickle_loader import PersistentStub, read_checkpoint
 
-FIXTURES = Path("/work/shared/fixtures")
-if not FIXTURES.is_dir():
-    FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-TINY = FIXTURES / "tiny32"
+from reference_data import TINY
 
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="reference fixtures not available")
 
 
 def _write(tmp_path: Path, name: str, data: bytes) -> Path:
