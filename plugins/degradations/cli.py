@@ -39,7 +39,7 @@ def _channels(path: Path) -> int:
 @click.option("--task", required=True, type=click.Choice(TASK_CHOICES),
               help="A single task or a combination of U(psampling), N(oise), A(rtifacts), in(P)ainting.")
 @click.option("--level", type=click.Choice(list(L.LEVELS)), default=L.DEFAULT_LEVEL, show_default=True,
-              help="Preset strength (BRIEF §2 levels).")
+              help="Preset strength: RUSIR's benchmark levels, XS (mildest) to XL.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Run seed; each image's randomness derives from (seed, file stem, stage).")
 @click.option("--mask", type=click.Path(dir_okay=False), default=None,

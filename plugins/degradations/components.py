@@ -1,7 +1,7 @@
 """The degradation components: four single tasks and the 11 standard combinations.
 
 Parameter precedence, for every task: an explicit parameter wins over the `level` preset; with
-neither, the level-M preset is used. Levels follow BRIEF §2 (RUSIR's benchmark table).
+neither, the level-M preset is used. Levels are RUSIR's benchmark strengths (levels.py).
 """
 
 from __future__ import annotations
