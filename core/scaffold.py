@@ -41,12 +41,12 @@ class {cls}(Loss):
 ''', "losses:\n  - {{type: {name}, weight: 1.0, params: {{scale: 1.0}}}}")
 
 DEGRADATION = Template("restorefw.degradation.Degradation", "restorefw_degradations", "check_degradation", '''
-LEVELS = ("XS", "S", "M", "L", "XL")
-RADIUS = {{"XS": 1, "S": 2, "M": 3, "L": 4, "XL": 5}}
+LEVELS = ("low", "medium", "high")
+RADIUS = {{"low": 1, "medium": 2, "high": 4}}
 
 
 class {cls}Params(Params):
-    level: Literal["XS", "S", "M", "L", "XL"] | None = None
+    level: Literal["low", "medium", "high"] | None = None
     radius: int | None = Field(None, ge=1, description="Box radius in pixels; overrides the level preset.")
 
 
@@ -65,17 +65,17 @@ class {cls}Operator(DegradationOperator):
 
 
 class {cls}(Degradation):
-    """A box blur with five levels (a starting point: replace the operator)."""
+    """A box blur with three levels (a starting point: replace the operator)."""
 
     name = "{name}"
-    description = "Box blur, radius 1-5 px by level (a starting point: replace the operator)."
+    description = "Box blur, radius 1, 2 or 4 px by level (a starting point: replace the operator)."
     levels = LEVELS
     Params = {cls}Params
 
     def realize(self, shape, keys, device) -> DegradationOperator:
-        radius = self.params.radius or RADIUS[self.params.level or "M"]
+        radius = self.params.radius or RADIUS[self.params.level or "medium"]
         return {cls}Operator(radius).to(device)
-''', "degradation: {{task: {name}, level: M}}")
+''', "degradation: {{task: {name}, level: medium}}")
 
 LATENT = Template("restorefw.latent.LatentSpace", "restorefw_latent_spaces", "check_latent_space", '''
 class {cls}(LatentSpace):

@@ -196,6 +196,10 @@ class VagueMetric(GoodMetric):
     lower_is_better = "yes"
 
 
+class FractionalDecimalsMetric(GoodMetric):
+    decimals = 2.5
+
+
 BROKEN = [
     (check_loss, ScalarLoss, "loss.shape"),
     (check_loss, BatchNormalisedLoss, "loss.batch-independence"),
@@ -218,6 +222,7 @@ BROKEN = [
     (check_latent_space, BatchCentredSpace, "latent.batch-independence"),
     (check_metric, MeanMetric, "metric.paired"),
     (check_metric, VagueMetric, "metric.kind"),
+    (check_metric, FractionalDecimalsMetric, "metric.kind"),
 ]
 
 

@@ -116,7 +116,7 @@ def test_generated_plugins_install_pass_their_tests_and_run_in_a_recipe(tmp_path
         "generator": {"type": "my-generator"},
         "schedule": {"phases": [{"space": "my-latent-space", "steps": 3, "lr": 0.05},
                                 {"space": "w+", "steps": 2, "lr": 0.02}]},
-        "degradation": {"task": "my-degradation", "level": "S"},
+        "degradation": {"task": "my-degradation", "level": "high"},
         "losses": [{"type": "my-loss", "params": {"scale": 2.0}}],
         "metrics": ["my-metric", "psnr"],
         "inputs": {"path": str(images)}, "outputs": {"dir": str(tmp_path / "out")},

@@ -28,6 +28,10 @@ def _check(checker: Checker, cls: type[Metric], size: int, params: dict[str, Any
     flags = (getattr(cls, "lower_is_better", None), getattr(cls, "is_set_metric", None))
     checker.require(all(isinstance(f, bool) for f in flags), "metric.kind",
                     f"lower_is_better={flags[0]!r}, is_set_metric={flags[1]!r}")
+    shown, decimals = getattr(cls, "display_name", None), getattr(cls, "decimals", 3)
+    checker.require((shown is None or (isinstance(shown, str) and bool(shown.strip())))
+                    and isinstance(decimals, int) and not isinstance(decimals, bool) and decimals >= 0,
+                    "metric.kind", f"display_name={shown!r}, decimals={decimals!r}")
     checker.report.passed.append("metric.kind")
     pred, ref = S.images(4, size, seed=3), S.images(4, size, seed=4)
     if cls.is_set_metric:

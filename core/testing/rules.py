@@ -89,7 +89,8 @@ _RULES = [
          "restorefw_latent_spaces"),
     Rule("latent.determinism", "Two components built from the same params start from the same latent.",
          "restorefw_latent_spaces"),
-    Rule("metric.kind", "`lower_is_better` and `is_set_metric` are booleans.", "restorefw_metrics"),
+    Rule("metric.kind", "`lower_is_better` and `is_set_metric` are booleans, `display_name` None or a non-empty "
+         "string, `decimals` an int ≥ 0.", "restorefw_metrics"),
     Rule("metric.paired", "A paired metric's `paired(pred, ref)` returns one finite float per image: `[B]`.",
          "restorefw_metrics"),
     Rule("metric.over-sets", "A set metric's `over_sets(preds, refs)` returns one finite float.", "restorefw_metrics"),
