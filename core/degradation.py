@@ -70,6 +70,8 @@ class Degradation(Component):
     - `letter`: one character naming the task in bench grids and combinations (e.g. "U" in "UN").
     - `groups`: names of task groups this degradation belongs to (e.g. "single"), usable in bench grids.
     - `order`: its place when bench spells a combination from letters (lower runs first).
+    - `default_level`: the level it uses when given none (one of `levels`); bench runs combinations
+      at their stages' shared default level unless the grid sets `combination_level`.
 
     Composition is the core's: a recipe's `degradation: [a, b]` realises a, then b at a's output size
     and channels (`restorefw.composition`); a degradation never needs to know it is composed.
@@ -79,6 +81,7 @@ class Degradation(Component):
     levels: ClassVar[tuple[str, ...]] = ()
     letter: ClassVar[str | None] = None
     order: ClassVar[float] = 100.0
+    default_level: ClassVar[str | None] = None
 
     def realize(self, shape: tuple[int, int, int, int], keys: Sequence[ImageKey],
                 device: torch.device) -> DegradationOperator:

@@ -78,6 +78,8 @@ def _check_vocabulary(cls: type[Degradation], plugin: str) -> None:
         raise PluginError(f"{where} declares levels {levels!r}; declare a tuple of distinct names, weakest first.")
     if levels and "level" not in cls.Params.model_fields:
         raise PluginError(f"{where} declares levels but its Params has no `level` field to receive one.")
+    if cls.default_level is not None and cls.default_level not in levels:
+        raise PluginError(f"{where} declares default_level {cls.default_level!r}, which is not one of its levels.")
     if cls.letter is not None and not (isinstance(cls.letter, str) and len(cls.letter) == 1 and cls.letter.isalpha()):
         raise PluginError(f"{where} declares letter {cls.letter!r}; a letter is one alphabetic character.")
 
@@ -151,6 +153,12 @@ class Registry:
         `<plugin>:<name>` where several plugins register the name)."""
         return [e.qualified() if len(self.entries[kind][e.cls.name]) > 1 else e.cls.name
                 for providers in self.entries[kind].values() for e in providers if group in e.cls.groups]
+
+    def name_of(self, kind: str, cls: type[Component]) -> str:
+        """The name that selects `cls`: its bare name, or `<plugin>:<name>` where several plugins share it."""
+        providers = self.entries[kind][cls.name]
+        entry = next(e for e in providers if e.cls is cls)
+        return entry.qualified() if len(providers) > 1 else cls.name
 
     def classes(self, kind: str) -> list[type[Component]]:
         """Every class of `kind`, in registration order (one per provider)."""

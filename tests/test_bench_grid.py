@@ -10,8 +10,8 @@ import shutil
 import pytest
 
 from bench_helpers import ITEMS, done_files, write_grid
-from restorefw.bench import COMBINATIONS, combination_name, expand_task, parse_shard, run_bench
-from restorefw.errors import UserError
+from restorefw.bench import Vocabulary, parse_shard, run_bench
+from restorefw.errors import RecipeError, UserError
 from restorefw.plugins import load_plugins
 
 
@@ -179,12 +179,20 @@ def test_shard_argument_and_environment(monkeypatch):
             parse_shard(bad)
 
 
-def test_task_names():
-    assert combination_name("UPA") == "UAP" and combination_name("NN") is None and combination_name("U") is None
-    assert expand_task("single") == ["upsampling", "denoising", "deartifacting", "inpainting"]
-    assert expand_task("combinations") == list(COMBINATIONS) and len(COMBINATIONS) == 11
-    assert len({combination_name(c) for c in COMBINATIONS}) == 11
-    assert expand_task("A") == ["deartifacting"] and expand_task("PN") == ["NP"]
+def test_task_names_come_from_the_registered_degradations(plugins):
+    vocabulary = Vocabulary(plugins.registry)
+
+    def names(text):
+        return [task.name for task in vocabulary.expand(text)]
+
+    assert names("UPA") == ["UAP"] and names("single") == ["upsampling", "denoising", "deartifacting", "inpainting"]
+    assert names("combinations") == ["UN", "UA", "UP", "NA", "NP", "AP", "UNA", "UNP", "UAP", "NAP", "UNAP"]
+    assert names("all")[:4] == names("single") and len(names("all")) == 15
+    assert names("A") == ["deartifacting"] and names("PN") == ["NP"]
+    assert [s.name for s in vocabulary.expand("PN")[0].stages] == ["denoising", "inpainting"]
+    for bad in ("NN", "UX", "nothing"):
+        with pytest.raises(RecipeError):
+            vocabulary.expand(bad)
 
 
 @pytest.mark.slow

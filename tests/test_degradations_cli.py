@@ -74,4 +74,4 @@ def test_user_mask_file_and_misuse(images, tmp_path):
     assert isinstance(result.exception, UserError)
     result = _run("--task", "denoising", tmp_path / "missing", tmp_path / "x")
     assert isinstance(result.exception, UserError)
-    assert _run("--task", "blur", images, tmp_path / "x").exit_code == 2
+    assert isinstance(_run("--task", "blur", images, tmp_path / "x").exception, UserError)

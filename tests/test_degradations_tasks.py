@@ -12,8 +12,8 @@ from restorefw.degradation import ImageKey
 from restorefw.imageio import quantize_8bit
 from restorefw.seeding import numpy_generator
 from restorefw.composition import Composition
-from restorefw_plugins.degradations.components import (ALL_DEGRADATIONS, COMBINATIONS, Deartifacting, Denoising,
-                                                       Inpainting, Upsampling)
+from restorefw_plugins.degradations.components import (ALL_DEGRADATIONS, Deartifacting, Denoising, Inpainting,
+                                                       Upsampling)
 from restorefw_plugins.degradations.strokes import stroke_mask
 
 CPU = torch.device("cpu")
@@ -24,6 +24,14 @@ def _photo(size: int = 64) -> torch.Tensor:
     array = data.astronaut()[:256, 128:384]
     img = Image.fromarray(np.ascontiguousarray(array)).resize((size, size), Image.Resampling.BOX)
     return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)[None].float() / 255.0
+
+
+TASKS = {"U": Upsampling, "N": Denoising, "A": Deartifacting, "P": Inpainting}
+
+
+def combination(letters: str, level: str = "M") -> Composition:
+    """The standard combination `letters` (U → N → A → P), each stage at `level`."""
+    return Composition([TASKS[ch](level=level) for ch in letters])
 
 
 def _instances():
@@ -106,7 +114,7 @@ def test_denoising_fhat_is_fresh_each_call_but_reproducible():
 
 
 @pytest.mark.parametrize("degradation", [Upsampling(level="S"), Denoising(), Deartifacting(), Inpainting(),
-                                         COMBINATIONS["UNAP"](level="XS")], ids=lambda d: d.name)
+                                         combination("UNAP", "XS")], ids=lambda d: d.name)
 def test_targets_bit_identical_batch_independent_and_key_dependent(degradation):
     x = _photo(64).repeat(2, 1, 1, 1)
     target = degradation.realize(tuple(x.shape), KEYS2, CPU).true(x)
@@ -155,16 +163,16 @@ def test_inpainting_true_equals_fhat_and_mask_file(tmp_path):
 def test_combination_order_sizes_and_mask_source():
     x = _photo(64)
     keys = [ImageKey(3, "c")]
-    unap = COMBINATIONS["UNAP"]().realize(tuple(x.shape), keys, CPU)
+    unap = combination("UNAP").realize(tuple(x.shape), keys, CPU)
     assert unap.output_size(64, 64) == (8, 8) and [type(s).__name__ for s in unap.stages] == [
         "UpsamplingOperator", "DenoisingOperator", "DeartifactingOperator", "InpaintingOperator"]
     assert unap.mask is unap.stages[3].mask and unap.mask.shape == (1, 1, 8, 8)
-    assert COMBINATIONS["UNA"]().realize(tuple(x.shape), keys, CPU).mask is None
+    assert combination("UNA").realize(tuple(x.shape), keys, CPU).mask is None
     small = Upsampling(level="M").realize(tuple(x.shape), keys, CPU)
     down = small.true(x)
     manual = Denoising(level="M").realize(tuple(down.shape), keys, CPU).true(down)
-    assert torch.equal(COMBINATIONS["UN"]().realize(tuple(x.shape), keys, CPU).true(x), manual)
-    na = COMBINATIONS["NA"]().realize(tuple(x.shape), keys, CPU).true(x)
+    assert torch.equal(combination("UN").realize(tuple(x.shape), keys, CPU).true(x), manual)
+    na = combination("NA").realize(tuple(x.shape), keys, CPU).true(x)
     an = Composition([Deartifacting(), Denoising()]).realize(tuple(x.shape), keys, CPU).true(x)
     assert not torch.equal(na, an), "order matters"
     pu = Composition([Inpainting(), Upsampling(factor=4)])

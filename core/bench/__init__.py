@@ -19,7 +19,7 @@ pipeline as `restorefw run`.
 from restorefw.bench.execute import Bench, Outcome, run_bench
 from restorefw.bench.grid import Grid, load_grid
 from restorefw.bench.plan import Batch, Cell, WorkItem, parse_shard
-from restorefw.bench.tasks import COMBINATIONS, LEVELS, TASK_LETTERS, combination_name, expand_task, is_combination
+from restorefw.bench.tasks import Task, Vocabulary
 
-__all__ = ["Bench", "Batch", "Cell", "COMBINATIONS", "Grid", "LEVELS", "Outcome", "TASK_LETTERS", "WorkItem",
-           "combination_name", "expand_task", "is_combination", "load_grid", "parse_shard", "run_bench"]
+__all__ = ["Bench", "Batch", "Cell", "Grid", "Outcome", "Task", "Vocabulary", "WorkItem", "load_grid", "parse_shard",
+           "run_bench"]

@@ -78,7 +78,7 @@ class Bench:
         recipe = self.by_label[cell.recipe].recipe
         inputs = self.grid.images.as_inputs(self.grid.limit)
         update: dict[str, Any] = {
-            "degradation": DegradationSpec(task=cell.task, level=cell.level), "tasks": None, "seed": cell.seed,
+            "degradation": self.grid.degradation_of(cell.task, cell.level), "tasks": None, "seed": cell.seed,
             "inputs": inputs.model_copy(update={"mode": "benchmark", "fit": recipe.inputs.fit}),
             "metrics": self.grid.metric_specs,
             "outputs": recipe.outputs.model_copy(update={"dir": str(cell.folder(self.out))}),

@@ -69,7 +69,7 @@ def gather(out: Path, grid: Grid, grid_name: str, labels: Sequence[str], image_i
         seeds.setdefault((cell.recipe, cell.task, cell.level), []).append(cell)
     rows = [gather_cell(out, group, image_ids, slots) for group in seeds.values()]
     metrics = {s.name: {"lower_is_better": s.lower_is_better if s.metric is not None else _direction(registry, s.name),
-                        "unavailable": s.unavailable} for s in slots}
+                        "unavailable": s.unavailable, **display(registry, s.name)} for s in slots}
     results = {"grid": grid_name, "recipes": list(labels), "images": len(image_ids), "seeds": grid.seeds,
                "metrics": metrics, "cells": rows}
     atomic_write_json(out / "results.json", results)
@@ -93,6 +93,12 @@ def gather_cell(out: Path, cells: Sequence[Cell], image_ids: Sequence[str], slot
     first = cells[0]
     return {"recipe": first.recipe, "task": first.task, "level": first.level, "seeds": [c.seed for c in cells],
             "values": restored, "fidelity": paired.get("fidelity", {}), "baseline": paired.get("baseline", {})}
+
+
+def display(registry: Registry, name: str) -> dict[str, Any]:
+    """How tables show a metric: its `display_name` and `decimals`."""
+    cls = registry.get("metric", name)
+    return {"display_name": getattr(cls, "display_name", None) or cls.name, "decimals": getattr(cls, "decimals", 3)}
 
 
 def _direction(registry: Registry, name: str) -> bool | None:

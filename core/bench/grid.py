@@ -6,22 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from restorefw.bench.tasks import LEVELS, expand_task, is_combination
+from restorefw.bench.tasks import Task, Vocabulary
 from restorefw.errors import RecipeError
-from restorefw.recipe import ComponentSpec, Inputs, Recipe, Strict, load_recipe, read_yaml
+from restorefw.recipe import ComponentSpec, DegradationSpec, Inputs, Recipe, Strict, load_recipe, read_yaml
 from restorefw.registry import Registry
 from restorefw.validation import describe_validation_error
 
 LAYOUTS: tuple[str, ...] = ("levels", "combinations", "ablation")
-# Without a `metrics:` list the grid measures what the paper reports; each layout shows its own columns.
-PAPER_METRICS: tuple[str, ...] = ("lpips", "lpips-vgg", "pfid", "ssim", "psnr", "fid")
-PAPER_COLUMNS: dict[str, tuple[str, ...]] = {
-    "levels": ("lpips", "lpips-vgg", "pfid"),
-    "combinations": ("lpips", "lpips-vgg", "pfid"),
-    "ablation": ("ssim", "psnr", "lpips", "fid"),
-}
+# Without a `metrics:` list the grid measures the metrics in group "paper"; each layout shows the
+# members of group "paper-<layout>" among them.
+PAPER = "paper"
 SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-")
 
 
@@ -52,12 +48,13 @@ class GridImages(Strict):
 
 
 class TableSpec(Strict):
-    """One table: a layout, its metric columns (default: see PAPER_COLUMNS / the grid's metrics),
-    and for `ablation` the level it reports (the paper's Tables V–VII use L)."""
+    """One table: a layout, its metric columns (default: the grid's metrics in group "paper-<layout>",
+    or all of the grid's own `metrics:`), and for `ablation` the level it reports (default: the level
+    below the strongest one the tasks declare, as the paper's Tables V–VII use L of XS…XL)."""
 
     layout: Literal["levels", "combinations", "ablation"]
     metrics: list[str] | None = None
-    level: Literal["XS", "S", "M", "L", "XL"] = "L"
+    level: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -71,7 +68,9 @@ class Grid(Strict):
     name: str | None = None
     recipes: list[str] = Field(min_length=1)
     tasks: list[str] = Field(min_length=1)
-    levels: list[Literal["XS", "S", "M", "L", "XL"]] = Field(default_factory=lambda: list(LEVELS), min_length=1)
+    levels: list[str] | None = Field(None, min_length=1, description="default: every level the single tasks declare")
+    combination_level: str | None = Field(
+        None, description="the level of every stage of a combination; default: the level its stages use by default")
     images: GridImages
     limit: int | None = Field(None, ge=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
@@ -79,44 +78,89 @@ class Grid(Strict):
     tables: list[TableSpec] | None = None
     batch_size: int | None = Field(None, ge=1, description="overrides every recipe's batch_size")
     device: Literal["auto", "cpu", "cuda"] | None = None
-
-    @field_validator("tasks")
-    @classmethod
-    def _known_tasks(cls, tasks: list[str]) -> list[str]:
-        seen: set[str] = set()
-        for entry in tasks:
-            for task in expand_task(entry):
-                if task in seen:
-                    raise ValueError(f"the task {task!r} is listed twice (from {entry!r})")
-                seen.add(task)
-        return tasks
+    _tasks: dict[str, Task] = PrivateAttr(default_factory=dict)
+    _paper: dict[str, list[str]] = PrivateAttr(default_factory=dict)
 
     @field_validator("levels", "seeds")
     @classmethod
-    def _unique(cls, values: list) -> list:
-        if len(set(values)) != len(values):
+    def _unique(cls, values: list | None) -> list | None:
+        if values is not None and len(set(values)) != len(values):
             raise ValueError("values must be unique")
         return values
 
+    def bind(self, registry: Registry) -> None:
+        """Resolve `tasks:` and the default metrics with the registry's vocabulary; errors name the field."""
+        vocabulary = Vocabulary(registry)
+        for i, entry in enumerate(self.tasks):
+            for task in vocabulary.expand(entry, f"tasks[{i}]"):
+                if task.name in self._tasks:
+                    raise RecipeError(f"the task {task.name!r} is listed twice (from {entry!r}).", path="tasks")
+                self._tasks[task.name] = task
+        self._paper = {group: registry.group("metric", group)
+                       for group in (PAPER, *(f"{PAPER}-{layout}" for layout in LAYOUTS))}
+        declared = [level for task in self._tasks.values() for level in task.declared_levels]
+        for i, level in enumerate(self.levels or []):
+            if level not in declared:
+                raise RecipeError(f"no task of the grid has the level {level!r}; their levels: "
+                                  f"{', '.join(dict.fromkeys(declared)) or 'none'}.", path=f"levels[{i}]")
+        for name in self.single_tasks:
+            if not self.levels_of(name):
+                raise RecipeError(f"the task {name!r} runs at none of the grid's levels (its levels: "
+                                  f"{', '.join(self._tasks[name].declared_levels)}).", path="levels")
+        for name in self.combinations:
+            self.degradation_of(name, self.levels_of(name)[0])
+
+    def task(self, name: str) -> Task:
+        return self._tasks[name]
+
     @property
     def task_names(self) -> list[str]:
-        return [task for entry in self.tasks for task in expand_task(entry)]
+        return list(self._tasks)
 
     @property
     def single_tasks(self) -> list[str]:
-        return [t for t in self.task_names if not is_combination(t)]
+        return [name for name, task in self._tasks.items() if not task.is_combination]
 
     @property
     def combinations(self) -> list[str]:
-        return [t for t in self.task_names if is_combination(t)]
+        return [name for name, task in self._tasks.items() if task.is_combination]
+
+    def levels_of(self, name: str) -> list[str]:
+        """The levels `name` runs at, in its declared order; [""] for a task without levels."""
+        task = self._tasks[name]
+        if task.is_combination:
+            return [self.combination_level or task.default_level() or ""]
+        if not task.declared_levels:
+            return [""]
+        return [level for level in task.declared_levels if self.levels is None or level in self.levels]
 
     @property
     def sorted_levels(self) -> list[str]:
-        return sorted(self.levels, key=LEVELS.index)
+        """Every level the single tasks run at, in declared order."""
+        return list(dict.fromkeys(level for name in self.single_tasks for level in self.levels_of(name)))
+
+    @property
+    def ablation_level(self) -> str | None:
+        """The level below the strongest one the single tasks declare (L of XS…XL)."""
+        declared = [t.declared_levels for t in self._tasks.values() if not t.is_combination and t.declared_levels]
+        return declared[0][-2] if declared and len(declared[0]) > 1 else (declared[0][0] if declared else None)
+
+    def degradation_of(self, name: str, level: str) -> DegradationSpec | list[DegradationSpec]:
+        """The recipe `degradation:` of task `name` at `level` ("" = none)."""
+        task = self._tasks[name]
+        if not task.is_combination:
+            return DegradationSpec(task=name, level=level or None)
+        stages = []
+        for stage in task.stages:
+            if level and level not in stage.levels:
+                raise RecipeError(f"the combination {name!r} runs at level {level!r}, which {stage.name!r} does not "
+                                  f"have (its levels: {', '.join(stage.levels) or 'none'}).", path="combination_level")
+            stages.append(DegradationSpec(task=task.stage_names[task.stages.index(stage)], level=level or None))
+        return stages
 
     @property
     def metric_specs(self) -> list[ComponentSpec]:
-        return self.metrics if self.metrics is not None else [ComponentSpec(type=m) for m in PAPER_METRICS]
+        return self.metrics if self.metrics is not None else [ComponentSpec(type=m) for m in self._paper.get(PAPER, [])]
 
     def resolved_tables(self) -> list[TableSpec]:
         """The tables to write: as listed, or every layout the grid's tasks and levels allow."""
@@ -128,14 +172,16 @@ class Grid(Strict):
                 specs.append(TableSpec(layout="levels"))
             if self.combinations:
                 specs.append(TableSpec(layout="combinations"))
-            if self.single_tasks and "L" in self.levels:
+            if self.single_tasks and self.ablation_level in self.sorted_levels:
                 specs.append(TableSpec(layout="ablation"))
         names = [m.type for m in self.metric_specs]
         out = []
         for spec in specs:
             if spec.metrics is None:
-                default = PAPER_COLUMNS[spec.layout] if self.metrics is None else names
+                default = self._paper.get(f"{PAPER}-{spec.layout}", []) if self.metrics is None else names
                 spec = spec.model_copy(update={"metrics": [m for m in default if m in names]})
+            if spec.layout == "ablation" and spec.level is None:
+                spec = spec.model_copy(update={"level": self.ablation_level})
             out.append(spec)
         return out
 
@@ -168,6 +214,11 @@ def _parse_grid(data: Any, path: Path, registry: Registry | None) -> tuple[Grid,
         grid = Grid.model_validate(data)
     except ValidationError as exc:
         raise describe_validation_error(exc, model=Grid, what="grid") from None
+    if registry is None:
+        from restorefw.plugins import load_plugins
+
+        registry = load_plugins().registry
+    grid.bind(registry)
     recipes = [BenchRecipe(*_load_recipe(entry, path.parent, registry, i)) for i, entry in enumerate(grid.recipes)]
     seen: dict[str, int] = {}
     for i, item in enumerate(recipes):
@@ -179,14 +230,10 @@ def _parse_grid(data: Any, path: Path, registry: Registry | None) -> tuple[Grid,
     for i, name in enumerate(names):
         if names.index(name) != i:
             raise RecipeError(f"the metric {name!r} is listed twice.", path=f"metrics[{i}]")
-    if registry is not None:
-        for i, spec in enumerate(grid.metric_specs):
-            registry.validate_params("metric", spec.type, spec.params, f"metrics[{i}]")
-        for i, entry in enumerate(grid.tasks):
-            for task in expand_task(entry):
-                registry.get("degradation", task, f"tasks[{i}]")
-        if grid.images.type is not None:
-            registry.validate_params("dataset", grid.images.type, grid.images.params, "images")
+    for i, spec in enumerate(grid.metric_specs):
+        registry.validate_params("metric", spec.type, spec.params, f"metrics[{i}]")
+    if grid.images.type is not None:
+        registry.validate_params("dataset", grid.images.type, grid.images.params, "images")
     for i, spec in enumerate(grid.resolved_tables()):
         for j, metric in enumerate(spec.metrics or []):
             if metric not in names:
@@ -197,7 +244,7 @@ def _parse_grid(data: Any, path: Path, registry: Registry | None) -> tuple[Grid,
         if spec.layout == "combinations" and not grid.combinations:
             raise RecipeError("the combinations layout needs combinations (e.g. UN, NAP) in `tasks`.",
                               path=f"tables[{i}]")
-        if spec.layout == "ablation" and (spec.level not in grid.levels or not grid.single_tasks):
+        if spec.layout == "ablation" and (spec.level not in grid.sorted_levels or not grid.single_tasks):
             raise RecipeError(f"the ablation layout reports level {spec.level}, which the grid does not run.",
                               path=f"tables[{i}].level", suggestion=f"Add {spec.level} to `levels` or set `level`.")
     return grid, recipes

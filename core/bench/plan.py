@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Sequence
 
 from restorefw.bench.grid import BenchRecipe, Grid
-from restorefw.bench.tasks import COMBINATION_LEVEL, is_combination
 from restorefw.errors import UserError
 from restorefw.inputs import InputImage
 
@@ -24,10 +23,11 @@ class Cell:
 
     @property
     def key(self) -> str:
-        return f"{self.recipe}/{self.task}/{self.level}/seed{self.seed}"
+        return f"{self.recipe}/{self.task}/{self.level or '-'}/seed{self.seed}"
 
     def folder(self, root: Path) -> Path:
-        return root / "cells" / self.recipe / f"{self.task}-{self.level}" / f"seed{self.seed}"
+        task = f"{self.task}-{self.level}" if self.level else self.task
+        return root / "cells" / self.recipe / task.replace(":", "_") / f"seed{self.seed}"
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,7 @@ def plan(grid: Grid, recipes: Sequence[BenchRecipe], images: Sequence[InputImage
     for bench_recipe in sorted(recipes, key=lambda r: r.label):
         size = grid.batch_size or bench_recipe.recipe.batch_size
         for task in sorted(grid.task_names):
-            levels = [COMBINATION_LEVEL] if is_combination(task) else grid.sorted_levels
-            for level in levels:
+            for level in grid.levels_of(task):
                 for seed in sorted(grid.seeds):
                     cell = Cell(bench_recipe.label, task, level, seed)
                     for start in range(0, len(images), size):

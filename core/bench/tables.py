@@ -18,15 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from restorefw.bench.tasks import COMBINATION_LEVEL
 from restorefw.evaluation import direction_arrow
 from restorefw.imageio import atomic_write_text
 
-DISPLAY = {"lpips": "LPIPS", "lpips-vgg": "LPIPS-vgg", "pfid": "PFID", "fid": "FID", "kid": "KID", "is": "IS",
-           "psnr": "PSNR", "ssim": "SSIM", "ms-ssim": "MS-SSIM"}
-DECIMALS = {"fid": 1, "pfid": 1, "kid": 4}
 TITLES = {"levels": "Single degradations: tasks × levels",
-          "combinations": "Multiple degradations (level M)",
+          "combinations": "Multiple degradations{level}",
           "ablation": "Per-recipe comparison at level {level} (single-loss ablation)"}
 
 
@@ -66,18 +62,28 @@ class Table:
         return [(m, None) for m in self.metrics]
 
 
-def metric_label(name: str, lower: bool | None) -> str:
-    return DISPLAY.get(name, name) + direction_arrow(lower)
+def display_name(results: dict[str, Any], name: str) -> str:
+    """A metric's column heading: its `display_name` as gathered into results.json, else its name."""
+    return results["metrics"].get(name, {}).get("display_name") or name
+
+
+def places(results: dict[str, Any], name: str) -> int:
+    return int(results["metrics"].get(name, {}).get("decimals", 3))
+
+
+def metric_label(results: dict[str, Any], name: str, lower: bool | None) -> str:
+    return display_name(results, name) + direction_arrow(lower)
 
 
 def task_label(task: str) -> str:
+    """A task's section heading: letters of a combination as they are, a name capitalised."""
     return task if task.isupper() else task[:1].upper() + task[1:]
 
 
-def fmt(metric: str, value: float | None) -> str:
+def fmt(value: float | None, decimals: int = 3) -> str:
     if value is None or not math.isfinite(value):
         return "n/a"
-    return f"{value:.{DECIMALS.get(metric, 3)}f}"
+    return f"{value:.{decimals}f}"
 
 
 def _mark(cells: Sequence[Cell], lower: bool | None) -> None:
@@ -110,12 +116,16 @@ def build_tables(results: dict[str, Any], grid, recipes: Sequence[str]) -> list[
         if spec.layout == "levels":
             table = Table("levels", TITLES["levels"], metrics, list(recipes))
             for task in grid.single_tasks:
-                table.sections.append(Section(task_label(task), [wide_row(task, lvl, lvl, metrics)
-                                                                  for lvl in grid.sorted_levels]))
+                table.sections.append(Section(task_label(task), [wide_row(task, lvl, lvl or "-", metrics)
+                                                                  for lvl in grid.levels_of(task)]))
         elif spec.layout == "combinations":
-            table = Table("combinations", TITLES["combinations"], metrics, list(recipes))
-            for size in (2, 3, 4):
-                rows = [wide_row(t, COMBINATION_LEVEL, t, metrics) for t in grid.combinations if len(t) == size]
+            levels = {grid.levels_of(t)[0] for t in grid.combinations}
+            level = f" (level {levels.pop()})" if len(levels) == 1 and "" not in levels else ""
+            table = Table("combinations", TITLES["combinations"].format(level=level), metrics, list(recipes))
+            sizes = sorted({len(grid.task(t).stages) for t in grid.combinations})
+            for size in sizes:
+                rows = [wide_row(t, grid.levels_of(t)[0], t, metrics) for t in grid.combinations
+                        if len(grid.task(t).stages) == size]
                 if rows:
                     table.sections.append(Section(f"{size} degradations", rows))
         else:
@@ -143,7 +153,7 @@ def to_markdown(tables: Sequence[Table], results: dict[str, Any]) -> str:
              f"recipes: {', '.join(results['recipes'])}. ↓ lower is better, ↑ higher is better.", ""]
     for table in tables:
         first = "Degradation" if table.recipes else "Task / recipe"
-        header = [first] + [metric_label(m, direction.get(m)) + (f" ({r})" if r else "") for m, r in table.columns]
+        header = [first] + [metric_label(results, m, direction.get(m)) + (f" ({r})" if r else "") for m, r in table.columns]
         marking = ("bold: the best recipe for each metric in a row" if table.recipes
                    else "bold: the best recipe for each metric within a task")
         lines += [f"## {table.title}", "", f"({marking})", "",
@@ -151,12 +161,12 @@ def to_markdown(tables: Sequence[Table], results: dict[str, Any]) -> str:
         for section in table.sections:
             lines.append("| " + " | ".join([f"**{section.heading}**"] + [""] * len(table.columns)) + " |")
             for row in section.rows:
-                cells = [fmt(m, c.value) for (m, _), c in zip(table.columns, row.cells)]
+                cells = [fmt(c.value, places(results, m)) for (m, _), c in zip(table.columns, row.cells)]
                 cells = [f"**{text}**" if c.best else text for text, c in zip(cells, row.cells)]
                 lines.append("| " + " | ".join([row.label, *cells]) + " |")
         lines.append("")
     for name, reason in _unavailable(results, tables):
-        lines.append(f"- **{DISPLAY.get(name, name)} unavailable** (shown as n/a): {reason}")
+        lines.append(f"- **{display_name(results, name)} unavailable** (shown as n/a): {reason}")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -181,8 +191,8 @@ def tex_escape(text: str) -> str:
     return "".join(_TEX.get(ch, ch) for ch in text)
 
 
-def _tex_metric(name: str, lower: bool | None) -> str:
-    return tex_escape(DISPLAY.get(name, name)) + direction_arrow(lower, r" $\downarrow$", r" $\uparrow$")
+def _tex_metric(results: dict[str, Any], name: str, lower: bool | None) -> str:
+    return tex_escape(display_name(results, name)) + direction_arrow(lower, r" $\downarrow$", r" $\uparrow$")
 
 
 def to_latex(tables: Sequence[Table], results: dict[str, Any]) -> str:
@@ -195,17 +205,17 @@ def to_latex(tables: Sequence[Table], results: dict[str, Any]) -> str:
             n = len(table.recipes)
             spec = "l" + " ".join("c" * n for _ in table.metrics)
             top = "Degradation & " + " & ".join(
-                rf"\multicolumn{{{n}}}{{c}}{{{_tex_metric(m, direction.get(m))}}}" for m in table.metrics) + r" \\"
+                rf"\multicolumn{{{n}}}{{c}}{{{_tex_metric(results, m, direction.get(m))}}}" for m in table.metrics) + r" \\"
             rules = " ".join(rf"\cmidrule(lr){{{2 + k * n}-{1 + (k + 1) * n}}}" for k in range(len(table.metrics)))
             head = [top, rules, " & " + " & ".join(tex_escape(r) for _, r in table.columns) + r" \\"]
         else:
             spec = "l" + "c" * len(table.metrics)
-            head = ["Task / recipe & " + " & ".join(_tex_metric(m, direction.get(m)) for m in table.metrics) + r" \\"]
+            head = ["Task / recipe & " + " & ".join(_tex_metric(results, m, direction.get(m)) for m in table.metrics) + r" \\"]
         body = []
         for section in table.sections:
             body.append(rf"\multicolumn{{{width}}}{{l}}{{\textit{{{tex_escape(section.heading)}}}}} \\")
             for row in section.rows:
-                cells = [fmt(m, c.value) for (m, _), c in zip(table.columns, row.cells)]
+                cells = [fmt(c.value, places(results, m)) for (m, _), c in zip(table.columns, row.cells)]
                 cells = [rf"\textbf{{{t}}}" if c.best else t for t, c in zip(cells, row.cells)]
                 body.append(" & ".join([tex_escape(row.label), *cells]) + r" \\")
         caption = tex_escape(table.title) + ". Best in bold."

@@ -11,23 +11,27 @@ from PIL import Image
 from restorefw.degradation import Degradation, ImageKey
 from restorefw.errors import UserError, WorkError
 from restorefw.imageio import read_image, write_png
-from restorefw_plugins.degradations import levels as L
-from restorefw_plugins.degradations.components import COMBINATIONS, SINGLE_TASKS
 
-TASK_CHOICES = [*SINGLE_TASKS, *COMBINATIONS]
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
 
-def build_degradation(task: str, level: str, mask: str | None = None) -> Degradation:
-    """The component `task` at `level`; `mask` (inpainting only) replaces the random strokes."""
-    if task in COMBINATIONS:
-        if mask is not None:
-            raise UserError("--mask applies to --task inpainting only; drop it for combinations.")
-        return COMBINATIONS[task](level=level)
-    if mask is not None and task != "inpainting":
-        raise UserError(f"--mask applies to --task inpainting only, not {task}; drop --mask.")
-    extra = {"mask": Path(mask)} if mask is not None else {}
-    return SINGLE_TASKS[task](level=level, **extra)
+def build_degradation(task: str, level: str | None, mask: str | None = None) -> Degradation:
+    """Any registered degradation (by name or letter) or a combination of letters (`UN`), at `level`
+    (for the stages that declare it); `mask` goes to a degradation whose parameters take one."""
+    from restorefw.bench.tasks import Vocabulary
+    from restorefw.composition import Composition, build_stage
+    from restorefw.plugins import load_plugins
+
+    registry = load_plugins().registry
+    found = Vocabulary(registry).expand(task, "--task")
+    if len(found) != 1:
+        raise UserError(f"--task {task!r} names {len(found)} tasks; name one degradation or combination.")
+    stages = found[0].stage_names
+    if mask is not None and (len(stages) > 1 or "mask" not in registry.get("degradation", stages[0]).Params.model_fields):
+        raise UserError(f"--mask applies to a degradation with a `mask` parameter (such as inpainting), not {task}.")
+    built = [build_stage(registry, name, level if level in registry.get("degradation", name).levels else None,
+                         {"mask": Path(mask)} if mask is not None else {}, "--task") for name in stages]
+    return built[0] if len(built) == 1 else Composition(built)
 
 
 def _channels(path: Path) -> int:
@@ -36,17 +40,16 @@ def _channels(path: Path) -> int:
 
 
 @click.command("degrade")
-@click.option("--task", required=True, type=click.Choice(TASK_CHOICES),
-              help="A single task or a combination of U(psampling), N(oise), A(rtifacts), in(P)ainting.")
-@click.option("--level", type=click.Choice(list(L.LEVELS)), default=L.DEFAULT_LEVEL, show_default=True,
-              help="Preset strength: RUSIR's benchmark levels, XS (mildest) to XL.")
+@click.option("--task", required=True,
+              help="A degradation (name or letter) or a combination of letters, e.g. UN (see `restorefw plugins`).")
+@click.option("--level", default=None, help="A named level of the degradation (default: its own default).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Run seed; each image's randomness derives from (seed, file stem, stage).")
 @click.option("--mask", type=click.Path(dir_okay=False), default=None,
               help="Inpainting only: a mask image (white = known) used instead of random strokes.")
 @click.argument("in_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-def degrade(task: str, level: str, seed: int, mask: str | None, in_dir: Path, out_dir: Path) -> None:
+def degrade(task: str, level: str | None, seed: int, mask: str | None, in_dir: Path, out_dir: Path) -> None:
     """Degrade every image of IN_DIR into OUT_DIR as <stem>.png (and <stem>_mask.png, white = known).
 
     Unreadable files are reported by name after the others are written; the exit code is then 1.
@@ -78,7 +81,8 @@ def degrade(task: str, level: str, seed: int, mask: str | None, in_dir: Path, ou
                             "OUT_DIR is writable and the disk is not full.") from None
         written[path.stem] = path
         click.echo(f"{path.name} -> {path.stem}.png")
-    click.echo(f"degraded {len(written)} image(s) with {task} at level {level} into {out_dir}")
+    click.echo(f"degraded {len(written)} image(s) with {task}" + (f" at level {level}" if level else "")
+               + f" into {out_dir}")
     if failures:
         raise WorkError(f"{len(failures)} file(s) in {in_dir} could not be degraded: {'; '.join(failures)}. "
                         "The other images were written; remove or fix these files and run again.")

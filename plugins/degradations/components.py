@@ -1,4 +1,4 @@
-"""The degradation components: four single tasks and the 11 standard combinations.
+"""The degradation components: the four single tasks (U, N, A, P; their combinations are the core's).
 
 Parameter precedence, for every task: an explicit parameter wins over the `level` preset; with
 neither, the level-M preset is used. Levels are RUSIR's benchmark strengths (levels.py).
@@ -7,13 +7,12 @@ neither, the level-M preset is used. Levels are RUSIR's benchmark strengths (lev
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal, Sequence
+from typing import Literal, Sequence
 
 import torch
 from pydantic import Field
 
 from restorefw.component import Params
-from restorefw.composition import Composition
 from restorefw.degradation import Degradation, DegradationOperator, ImageKey
 from restorefw.errors import UserError
 from restorefw.seeding import numpy_generator
@@ -36,6 +35,7 @@ class SingleTask(Degradation):
     """A single task; subclasses implement `build(shape, keys, device, stage)`."""
 
     levels = L.LEVELS
+    default_level = L.DEFAULT_LEVEL
     groups = ("single",)
 
     def realize(self, shape: Shape, keys: Sequence[ImageKey], device: torch.device) -> DegradationOperator:
@@ -163,30 +163,4 @@ class Inpainting(SingleTask):
 SINGLE_TASKS: dict[str, type[SingleTask]] = {c.name: c for c in (Upsampling, Denoising, Deartifacting, Inpainting)}
 
 
-class Combination(Degradation):
-    """One of the 11 standard combinations of U, N, A, P (always in the order U → N → A → P)."""
-
-    letters: ClassVar[str] = ""
-    levels = L.LEVELS
-
-    class Params(Params):
-        """`level` applies to every stage; RUSIR's benchmark uses M (the default)."""
-
-        level: L.Level = "M"
-
-    def components(self) -> list[SingleTask]:
-        return [SINGLE_TASKS[L.TASK_LETTERS[ch]](level=self.params.level) for ch in self.letters]
-
-    def realize(self, shape: Shape, keys: Sequence[ImageKey], device: torch.device) -> DegradationOperator:
-        return Composition(self.components()).realize(shape, keys, device)
-
-
-def _combination(letters: str) -> type[Combination]:
-    tasks = " → ".join(L.TASK_LETTERS[ch] for ch in letters)
-    return type(letters, (Combination,), {"name": letters, "letters": letters,
-                                          "description": f"Composed {tasks}, each at level M by default.",
-                                          "__doc__": f"The standard combination {letters}: {tasks}."})
-
-
-COMBINATIONS: dict[str, type[Combination]] = {letters: _combination(letters) for letters in L.COMBINATIONS}
-ALL_DEGRADATIONS: list[type[Degradation]] = [*SINGLE_TASKS.values(), *COMBINATIONS.values()]
+ALL_DEGRADATIONS: list[type[Degradation]] = list(SINGLE_TASKS.values())

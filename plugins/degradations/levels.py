@@ -15,9 +15,6 @@ DENOISING_DROP = {"XS": 0.04, "S": 0.08, "M": 0.16, "L": 0.32, "XL": 0.64}
 JPEG_QUALITY = {"XS": 18, "S": 15, "M": 12, "L": 9, "XL": 6}
 INPAINTING_STROKES = {"XS": 1, "S": 5, "M": 9, "L": 13, "XL": 17}
 
-TASK_LETTERS = {"U": "upsampling", "N": "denoising", "A": "deartifacting", "P": "inpainting"}
-COMBINATIONS: tuple[str, ...] = ("UN", "UA", "UP", "NA", "NP", "AP", "UNA", "UNP", "UAP", "NAP", "UNAP")
-
 
 def pick(explicit, level: str | None, table: dict):
     """Precedence: an explicit parameter wins, else the level's preset, else level M's preset."""
