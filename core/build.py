@@ -12,6 +12,7 @@ from restorefw.composition import build_degradation
 from restorefw.degradation import Degradation
 from restorefw.engine import PhasePlan, Restorer, WeightedLoss
 from restorefw.evaluation import MetricSlot, build_metrics
+from restorefw.recipe_defaults import fill_defaults
 from restorefw.generator import GeneratorNetwork, check_network
 from restorefw.recipe import ComponentSpec, LossSpec, Recipe, Schedule
 from restorefw.registry import Registry
@@ -78,6 +79,7 @@ class Built:
 
 def build(recipe: Recipe, registry: Registry, device: torch.device, generators: Generators) -> Built:
     """The objects of `recipe` on `device`, in recipe order (generator, degradation, phases, losses, metrics)."""
+    fill_defaults(recipe, registry)
     G = generators.get(recipe.generator, device)
     degradation = build_degradation(recipe.degradation, registry, "degradation")
     phases = build_phases(recipe.schedule, registry)

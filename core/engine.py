@@ -210,7 +210,7 @@ class Restorer:
                     raise UserError(
                         f"the degraded render is {list(x.shape)} but the target is {list(target.shape)}; the "
                         "degradation's f̂ output does not match its targets or the input images. Check `degradation` "
-                        "(e.g. the upsampling factor) against the image sizes, or fix the degradation plugin.")
+                        "(e.g. a resizing factor) against the image sizes, or fix the degradation plugin.")
                 total, terms = self.objective(x)
                 finite = torch.isfinite(total)
                 newly_bad = alive & ~finite

@@ -25,7 +25,7 @@ from restorefw.recipe import ComponentSpec
 from restorefw.seeding import torch_generator
 
 def parse_names(values: Sequence[str], default: Sequence[str]) -> list[str]:
-    """`-m psnr -m ssim,lpips` → ['psnr', 'ssim', 'lpips'] (duplicates dropped)."""
+    """`-m a -m b,c` → ['a', 'b', 'c'] (duplicates dropped)."""
     names: list[str] = []
     for value in values:
         for name in value.split(","):

@@ -19,7 +19,7 @@ class GeneratorNetwork(Protocol):
     Sizes (ints): `z_dim` (≥ 1), `c_dim` (0 for an unconditional prior), `w_dim` (≥ 1), `num_ws`
     (style inputs, ≥ 1), `img_resolution` R (images are R×R), `img_channels` C (1 or 3 for the
     built-in losses and metrics), `max_filters` K (≥ 1): how many vectors a filter-wise W++ style
-    has per style input (StyleGAN2: the widest layer's output filters; the built-in `w++` latent
+    has per style input (StyleGAN2: the widest layer's output filters; a filter-wise W++ latent
     space optimises `[B, num_ws, K, w_dim]`).
 
     `mapping(z, c)`: z float32 `[B, z_dim]`, c `[B, c_dim]` one-hot or None when `c_dim == 0`;

@@ -75,7 +75,7 @@ class Ensemble(Strict):
                                                             "sample 0 always starts at w_avg")
     transforms: Literal["none", "flips", "dihedral"] = Field(
         "none", description="sample k's image is T_k(G(w_k)), T_k cycling over the identity and the flips (4) or "
-                            "the 8 flips/rotations: a prior symmetrised for orientation-free domains (aerial views)")
+                            "the 8 flips/rotations: a prior symmetrised for orientation-free domains (overhead imagery)")
     noise_draws: int = Field(
         0, ge=0, description="render each sample as the mean of this many seeded draws of G's noise inputs instead of "
                              "the constant noise it was fitted with (averages out the stochastic detail the target "
@@ -185,7 +185,7 @@ class Recipe(Strict):
 
     @property
     def task_names(self) -> list[str]:
-        """A folder-safe name per entry of `tasks` (e.g. `upsampling-M`, `UNP-M`)."""
+        """A folder-safe name per entry of `tasks`: `<task>-<level>`, stages joined by `+`."""
         names = []
         for spec in self.tasks or []:
             stages = spec if isinstance(spec, list) else [spec]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import platform
+import re
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -21,7 +22,15 @@ from restorefw.recipe import Recipe
 from restorefw.run_summary import print_summary, print_task_summary
 from restorefw.runfolder import RunFolder, means, paired_values
 
-VERSIONED = ("torch", "torchvision", "lpips", "piq", "pydantic", "pluggy", "numpy")
+
+
+def dependencies() -> list[str]:
+    """The distributions restorefw requires (its metadata), whose versions a manifest records."""
+    try:
+        requires = md.requires("restorefw") or []
+    except md.PackageNotFoundError:
+        return []
+    return [re.split(r"[\s<>=!~;\[(]", r, maxsplit=1)[0] for r in requires if "extra ==" not in r]
 
 
 def output_root(recipe: Recipe, recipe_path: Path | None, output: Path | None) -> Path:
@@ -36,7 +45,7 @@ def run_manifest(recipe: Recipe, recipe_path: Path | None, built: Built, images:
                  plugins: PluginSet) -> dict[str, Any]:
     """What `manifest.json` records: the recipe, what it resolved to, the images, versions and plugins."""
     versions: dict[str, str | None] = {}
-    for dist in VERSIONED:
+    for dist in dependencies():
         try:
             versions[dist] = md.version(dist)
         except md.PackageNotFoundError:

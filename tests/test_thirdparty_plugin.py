@@ -4,6 +4,8 @@ works wherever a built-in works: validate, run, compositions with built-ins in b
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import textwrap
 from pathlib import Path
@@ -195,3 +197,30 @@ def test_generate_samples_a_plugin_prior(thirdparty, cli, tmp_path):
     assert code == 0 and (tmp_path / "from-recipe" / "seed0004.png").is_file(), err
     code, _, err = cli("generate", "--seeds", "4", "--out", tmp_path / "none")
     assert code == 2 and "--generator" in err and "tp-prior" in err
+
+
+GRID = """
+    recipes: [tp]
+    tasks: [tp-fade, N, FU, tp-grey]
+    levels: [strong, XS]
+    images: images
+    metrics: [tp-mae, psnr]
+"""
+
+
+def test_a_small_bench_grid_by_name_letter_combination_and_levels(thirdparty, cli, tmp_path):
+    recipe = recipe_with(tmp_path, "tp-fade", "tp.yaml").read_text().replace("name: tp\n", "")
+    write_recipe(tmp_path, "name: tp\n" + textwrap.dedent(recipe), "tp.yaml")
+    grid = write_recipe(tmp_path, GRID, "grid.yaml")
+    code, _, err = cli("bench", grid, "--output", tmp_path / "bench", "--no-report")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "bench" / "tables.csv").read_text())))
+    cells = {(r["layout"], r["task"], r["level"]) for r in rows}
+    assert cells == {("levels", "tp-fade", "strong"), ("levels", "denoising", "XS"), ("levels", "tp-grey", ""),
+                     ("combinations", "UF", "")}, cells
+    assert {r["metric"] for r in rows} == {"tp-mae", "psnr"} and all(r["value"] for r in rows)
+    assert (tmp_path / "bench" / "cells" / "tp" / "UF" / "seed0" / "images" / "img0" / "done.json").is_file()
+    manifest = json.loads((tmp_path / "bench" / "cells" / "tp" / "UF" / "seed0" / "manifest.json").read_text())
+    assert [s["task"] for s in manifest["recipe"]["degradation"]] == ["upsampling", "tp-fade"]
+    tables = (tmp_path / "bench" / "tables.md").read_text()
+    assert "tp-mae ↓ (tp)" in tables and "PSNR ↑ (tp)" in tables  # headings from each metric's display_name

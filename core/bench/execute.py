@@ -22,7 +22,7 @@ from restorefw.inputs import InputImage, resolve_inputs
 from restorefw.pipeline import Pipeline
 from restorefw.plugins import PluginSet
 from restorefw.progress import Progress
-from restorefw.recipe import DegradationSpec, Recipe
+from restorefw.recipe import Recipe
 from restorefw.run import run_manifest
 from restorefw.runfolder import RunFolder
 

@@ -50,7 +50,7 @@ class GridImages(Strict):
 class TableSpec(Strict):
     """One table: a layout, its metric columns (default: the grid's metrics in group "paper-<layout>",
     or all of the grid's own `metrics:`), and for `ablation` the level it reports (default: the level
-    below the strongest one the tasks declare, as the paper's Tables V–VII use L of XS…XL)."""
+    below the strongest one the tasks declare, as the paper's Tables V–VII do)."""
 
     layout: Literal["levels", "combinations", "ablation"]
     metrics: list[str] | None = None
@@ -141,7 +141,7 @@ class Grid(Strict):
 
     @property
     def ablation_level(self) -> str | None:
-        """The level below the strongest one the single tasks declare (L of XS…XL)."""
+        """The level below the strongest one the first single task declares (its only one if it has one)."""
         declared = [t.declared_levels for t in self._tasks.values() if not t.is_combination and t.declared_levels]
         return declared[0][-2] if declared and len(declared[0]) > 1 else (declared[0][0] if declared else None)
 
