@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import webbrowser
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import click
 
@@ -39,7 +39,7 @@ def report_or_warn(folder: Path) -> None:
     """Write and announce the report; when it cannot be made, say why and carry on."""
     try:
         announce_report(folder)
-    except Exception as exc:  # the results are on disk: a report that cannot be made must not fail the run
+    except Exception as exc:  # noqa: BLE001  (the results are on disk: a failed report must not fail the run)
         click.echo(f"warning: no report written ({type(exc).__name__}: {exc}); `restorefw report {folder}` "
                    "makes it once the cause is fixed.", err=True)
 
