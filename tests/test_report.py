@@ -108,6 +108,13 @@ def test_report_command_writes_one_offline_page_with_relative_links(run_dir, cli
             assert f"report_files/{image}-loss.svg" in page.sources
 
 
+def test_open_hands_the_report_to_the_web_browser(run_dir, cli, monkeypatch):
+    opened = []
+    monkeypatch.setattr("webbrowser.open", lambda url: opened.append(url) or True)
+    code, _, _ = cli("report", run_dir, "--open")
+    assert code == 0 and opened == [(run_dir / "report.html").resolve().as_uri()]
+
+
 def test_metric_cells_hold_results_json_values_and_the_better_of_restored_and_baseline_is_bold(run_dir):
     write_report(run_dir)
     results = json.loads((run_dir / "results.json").read_text())
