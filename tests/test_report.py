@@ -168,9 +168,15 @@ def test_a_run_of_several_tasks_gets_one_summary_row_and_section_per_task(run_di
     for name in ("inpainting-M", "denoising-M"):
         shutil.copytree(run_dir, root / name, ignore=shutil.ignore_patterns("report*"))
     single = json.loads((run_dir / "results.json").read_text())
+    with_fid = {**single, "metrics": {**single["metrics"], "fid": {"lower_is_better": True, "unavailable": None}},
+                "set": {"fid": 31.25}}
+    (root / "denoising-M" / "results.json").write_text(json.dumps(with_fid))
     (root / "results.json").write_text(json.dumps({"recipe": "tiny", "tasks": {"inpainting-M": single,
-                                                                             "denoising-M": single}}))
+                                                                             "denoising-M": with_fid}}))
     page = page_of(write_report(root).parent)
+    summary = [float(c["data-value"]) if c["data-value"] else None for c in page.cells[:14]]
+    assert summary[6] is None and summary[13] == 31.25  # the set metric: a column of the summary only
+    assert len(page.cells) == 14 + 2 * 3 * 6
     assert {"task-inpainting-m", "task-denoising-m"} <= page.ids
     assert (root / "report_files" / "denoising-M" / "img0-loss.svg").is_file()
     assert "denoising-M/images/img0/restored.png" in page.sources

@@ -4,12 +4,11 @@ from results.json) and, per (task, level), the recipes' restorations of each ima
 from __future__ import annotations
 
 import csv
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from restorefw.report.reading import href, number, read_json, read_optional
+from restorefw.report.reading import finite, href, number, read_json, read_optional
 
 DISPLAY = {"lpips": "LPIPS", "lpips-vgg": "LPIPS-vgg", "pfid": "PFID", "fid": "FID", "kid": "KID", "is": "IS",
            "psnr": "PSNR", "ssim": "SSIM", "ms-ssim": "MS-SSIM"}
@@ -107,8 +106,7 @@ def read_tables(path: Path, results: dict[str, Any]) -> list[BenchTable]:
         label = {"ablation": recipe, "levels": level}.get(layout, task)
         if not rows or rows[-1].label != label:
             rows.append(TableRow(label, []))
-        value = values.get((recipe, task, level), {}).get(metric)
-        value = float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+        value = finite(values.get((recipe, task, level), {}).get(metric))
         rows[-1].cells.append(TableCell(metric, value, record["best"] == "1", f"#{strip_anchor(task, level)}"))
     return tables
 

@@ -49,6 +49,11 @@ def folder_kind(folder: Path) -> Kind:
     raise UserError(f"{results} is neither a run's nor a bench's results (no `per_image`, `tasks` or `cells`).")
 
 
+def finite(value: Any) -> float | None:
+    """A number as a float; None for a missing, non-numeric or non-finite value (shown as n/a)."""
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
 def href(path: Path, base: Path) -> str:
     """A relative link from a page in `base` to `path`, escaped for use in HTML attributes."""
     return quote(path.relative_to(base).as_posix(), safe="/")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import yaml
 
 from restorefw.report.plots import write_loss_plot
-from restorefw.report.reading import href, read_json, read_optional
+from restorefw.report.reading import finite, href, read_json, read_optional
 
 GROUPS = ("restored", "baseline", "fidelity")
 PANELS = (("target", "target.png"), ("baseline", "baseline.png"), ("restored", "restored.png"),
@@ -91,6 +90,11 @@ class TaskView:
     missing: list[str] = field(default_factory=list)
 
     @property
+    def image_columns(self) -> list[Column]:
+        """The columns of the per-image table: set metrics (FID...) have no per-image value."""
+        return [c for c in self.columns if c.group != "set"]
+
+    @property
     def pages(self) -> int:
         return 1 + max((image.page for image in self.images), default=0)
 
@@ -113,7 +117,7 @@ def columns_of(results: dict[str, Any]) -> list[Column]:
 
 def metric_row(label: str, link: str | None, columns: list[Column], by_group: dict[str, dict[str, Any]]) -> MetricRow:
     """A row of values; in each metric, the better of restored and baseline is marked best."""
-    values = [_number(by_group.get(c.group, {}).get(c.metric)) for c in columns]
+    values = [finite(by_group.get(c.group, {}).get(c.metric)) for c in columns]
     best = [False] * len(columns)
     for k, column in enumerate(columns):
         if column.group != "restored" or column.lower_is_better is None:
@@ -124,10 +128,6 @@ def metric_row(label: str, link: str | None, columns: list[Column], by_group: di
             continue
         best[k if (mine < theirs) == column.lower_is_better else rival] = True
     return MetricRow(label, link, values, best)
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
 def task_label(manifest: dict[str, Any], fallback: str) -> str:
@@ -151,7 +151,7 @@ def read_task(folder: Path, report_dir: Path, name: str | None = None) -> TaskVi
     order = [i for i in listed if i in per_image] + [i for i in per_image if i not in listed]
     paginate = len(order) > PAGINATE_ABOVE
     for index, image_id in enumerate(order):
-        image = read_image(folder, report_dir, image_id, per_image[image_id], task.columns, anchor)
+        image = read_image(folder, report_dir, image_id, per_image[image_id], task.image_columns, anchor)
         image.page = index // PAGE_SIZE if paginate else 0
         task.images.append(image)
     task.missing = [i for i in listed if i not in per_image]
