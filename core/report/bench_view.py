@@ -8,11 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from restorefw.report.reading import finite, href, number, read_json, read_optional
+from restorefw.report.reading import MetricInfo, finite, href, metric_info, metric_infos, read_json, read_optional
 
-DISPLAY = {"lpips": "LPIPS", "lpips-vgg": "LPIPS-vgg", "pfid": "PFID", "fid": "FID", "kid": "KID", "is": "IS",
-           "psnr": "PSNR", "ssim": "SSIM", "ms-ssim": "MS-SSIM"}
-TITLES = {"levels": "Single degradations: tasks × levels", "combinations": "Multiple degradations (level M)",
+TITLES = {"levels": "Single degradations: tasks × levels", "combinations": "Multiple degradations (level {level})",
           "ablation": "Per-recipe comparison at level {level}"}
 EAGER_PICTURES = 120
 
@@ -73,10 +71,10 @@ class BenchView:
     tables: list[BenchTable]
     strips: list[Strip]
     missing_tables: bool
+    infos: dict[str, MetricInfo] = field(default_factory=dict)
 
-    def label(self, metric: str) -> str:
-        lower = self.results.get("metrics", {}).get(metric, {}).get("lower_is_better")
-        return DISPLAY.get(metric, metric) + {True: " ↓", False: " ↑"}.get(lower, "")
+    def metric(self, name: str) -> MetricInfo:
+        return metric_info(self.infos, name)
 
 
 def strip_anchor(task: str, level: str) -> str:
@@ -122,7 +120,8 @@ def read_strips(folder: Path, results: dict[str, Any], manifest: dict[str, Any])
     images = [entry["id"] for entry in manifest.get("images", []) if isinstance(entry, dict) and "id" in entry]
     pairs = list(dict.fromkeys((c["task"], c["level"]) for c in results.get("cells", [])))
     values = {(c["recipe"], c["task"], c["level"]): c.get("values", {}) for c in results.get("cells", [])}
-    shown_metrics = [m for m, info in results.get("metrics", {}).items() if not info.get("unavailable")]
+    infos = metric_infos(results)
+    captioned = [infos[m] for m, info in results.get("metrics", {}).items() if not info.get("unavailable")]
     strips, shown = [], 0
     for task, level in pairs:
         cells = {r: folder / "cells" / r / f"{task}-{level}" / f"seed{seed}" / "images" for r in recipes}
@@ -138,8 +137,8 @@ def read_strips(folder: Path, results: dict[str, Any], manifest: dict[str, Any])
                 thumbs.append(Thumb(label, href(path, folder) if present else None, shown >= EAGER_PICTURES))
                 shown += present
             rows.append((image, thumbs))
-        means = [" · ".join(f"{DISPLAY.get(m, m)} {number(values.get((r, task, level), {}).get(m), m)}"
-                            for m in shown_metrics) for r in recipes]
+        means = [" · ".join(f"{m.label} {m.show(values.get((r, task, level), {}).get(m.name))}" for m in captioned)
+                 for r in recipes]
         strips.append(Strip(task, level, strip_anchor(task, level), ["target", "ground truth", *recipes], means, rows))
     return strips
 
@@ -159,4 +158,4 @@ def read_bench(folder: Path) -> BenchView:
     tables_file = folder / "tables.csv"
     tables = read_tables(tables_file, results) if tables_file.is_file() else []
     return BenchView(results, manifest, first_run_manifest(folder), tables, read_strips(folder, results, manifest),
-                     not tables_file.is_file())
+                     not tables_file.is_file(), metric_infos(results))

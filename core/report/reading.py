@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -11,7 +12,6 @@ from urllib.parse import quote
 from restorefw.errors import UserError
 
 Kind = Literal["run", "tasks", "bench"]
-DECIMALS = {"fid": 1, "pfid": 1, "is": 2, "psnr": 2, "kid": 4}
 
 
 def read_json(path: Path) -> Any:
@@ -59,8 +59,38 @@ def href(path: Path, base: Path) -> str:
     return quote(path.relative_to(base).as_posix(), safe="/")
 
 
-def number(value: float | None, metric: str = "", decimals: int | None = None) -> str:
-    """A metric value as shown: n/a when missing, else fixed decimals by metric (4 by default)."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{value:.{decimals if decimals is not None else DECIMALS.get(metric, 4)}f}"
+def number(value: float | None, decimals: int = 3) -> str:
+    """A value as shown: n/a when missing, else with the metric's decimals."""
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{decimals}f}"
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How results.json says to show a metric: its display name, decimals and direction."""
+
+    name: str
+    label: str
+    decimals: int
+    lower_is_better: bool | None
+
+    @property
+    def arrow(self) -> str:
+        return "" if self.lower_is_better is None else "↓" if self.lower_is_better else "↑"
+
+    def show(self, value: float | None) -> str:
+        return number(value, self.decimals)
+
+
+def metric_infos(results: dict[str, Any]) -> dict[str, MetricInfo]:
+    """Every metric results.json describes (display_name and decimals default to the name and 3)."""
+    infos = {}
+    for name, info in results.get("metrics", {}).items():
+        info = info if isinstance(info, dict) else {}
+        decimals = info.get("decimals")
+        infos[name] = MetricInfo(name, str(info.get("display_name") or name),
+                                 decimals if isinstance(decimals, int) else 3, info.get("lower_is_better"))
+    return infos
+
+
+def metric_info(infos: dict[str, MetricInfo], name: str) -> MetricInfo:
+    return infos.get(name) or MetricInfo(name, name, 3, None)

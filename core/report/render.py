@@ -9,7 +9,7 @@ import yaml
 
 from restorefw.imageio import atomic_write_text
 from restorefw.report.bench_view import read_bench
-from restorefw.report.reading import folder_kind, number
+from restorefw.report.reading import folder_kind
 from restorefw.report.run_view import read_run, summary
 
 REPORT_NAME = "report.html"
@@ -21,16 +21,12 @@ def exact(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
-def arrow(lower_is_better: bool | None) -> str:
-    return "" if lower_is_better is None else "↓" if lower_is_better else "↑"
-
-
 def environment():
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(number=number, exact=exact, arrow=arrow,
+    env.filters.update(exact=exact,
                        to_yaml=lambda obj: yaml.safe_dump(obj, sort_keys=False, allow_unicode=True))
     return env
 

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from restorefw.report.plots import write_loss_plot
-from restorefw.report.reading import finite, href, read_json, read_optional
+from restorefw.report.reading import MetricInfo, finite, href, metric_info, metric_infos, read_json, read_optional
 
 GROUPS = ("restored", "baseline", "fidelity")
 PANELS = (("target", "target.png"), ("baseline", "baseline.png"), ("restored", "restored.png"),
@@ -29,9 +29,12 @@ class Picture:
 class Column:
     """One metric column of a metrics table: `group` is restored / baseline / fidelity / set."""
 
-    metric: str
+    info: MetricInfo
     group: str
-    lower_is_better: bool | None
+
+    @property
+    def metric(self) -> str:
+        return self.info.name
 
 
 @dataclass
@@ -46,7 +49,7 @@ class MetricRow:
 class Score:
     """One metric of one image, restored against baseline; `winner` is the better group (or None)."""
 
-    metric: str
+    info: MetricInfo
     restored: float | None
     baseline: float | None
     winner: str | None
@@ -56,7 +59,7 @@ def scores_of(columns: list[Column], row: MetricRow) -> list[Score]:
     found: dict[str, Score] = {}
     for column, value, best in zip(columns, row.values, row.best):
         if column.group in ("restored", "baseline"):
-            score = found.setdefault(column.metric, Score(column.metric, None, None, None))
+            score = found.setdefault(column.metric, Score(column.info, None, None, None))
             setattr(score, column.group, value)
             score.winner = column.group if best else score.winner
     return list(found.values())
@@ -105,14 +108,12 @@ class TaskView:
 
 def columns_of(results: dict[str, Any]) -> list[Column]:
     """Restored, baseline and fidelity of each metric, then the set metrics (restored only)."""
-    info = results.get("metrics", {})
+    infos = metric_infos(results)
     means = results.get("mean", {})
-    names = [n for n in info if any(n in means.get(g, {}) for g in GROUPS)]
+    names = [n for n in infos if any(n in means.get(g, {}) for g in GROUPS)]
     names += sorted({n for g in GROUPS for n in means.get(g, {})} - set(names))
-    columns = [Column(n, g, info.get(n, {}).get("lower_is_better")) for n in names for g in GROUPS
-               if g in means]
-    columns += [Column(n, "set", info.get(n, {}).get("lower_is_better")) for n in results.get("set", {})]
-    return columns
+    columns = [Column(metric_info(infos, n), g) for n in names for g in GROUPS if g in means]
+    return columns + [Column(metric_info(infos, n), "set") for n in results.get("set", {})]
 
 
 def metric_row(label: str, link: str | None, columns: list[Column], by_group: dict[str, dict[str, Any]]) -> MetricRow:
@@ -120,18 +121,18 @@ def metric_row(label: str, link: str | None, columns: list[Column], by_group: di
     values = [finite(by_group.get(c.group, {}).get(c.metric)) for c in columns]
     best = [False] * len(columns)
     for k, column in enumerate(columns):
-        if column.group != "restored" or column.lower_is_better is None:
+        if column.group != "restored" or column.info.lower_is_better is None:
             continue
         rival = next((j for j, c in enumerate(columns) if c.metric == column.metric and c.group == "baseline"), None)
         mine, theirs = values[k], values[rival] if rival is not None else None
         if rival is None or mine is None or theirs is None or mine == theirs:
             continue
-        best[k if (mine < theirs) == column.lower_is_better else rival] = True
+        best[k if (mine < theirs) == column.info.lower_is_better else rival] = True
     return MetricRow(label, link, values, best)
 
 
 def task_label(manifest: dict[str, Any], fallback: str) -> str:
-    """`inpainting M`, `upsampling M + denoising L`, or the folder's name."""
+    """`<task> <level>` (stages joined by +) from the manifest's recipe, or the folder's name."""
     degradation = manifest.get("recipe", {}).get("degradation")
     stages = degradation if isinstance(degradation, list) else [degradation] if degradation else []
     text = " + ".join(f"{s.get('task')} {s.get('level') or ''}".strip() for s in stages if isinstance(s, dict))
