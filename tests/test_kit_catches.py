@@ -55,6 +55,16 @@ class RandomlyWeightedLoss(GoodLoss):
         return self.scale * super().forward(x)
 
 
+class SimilarityLoss(GoodLoss):
+    def forward(self, x):
+        return 1 - super().forward(x)
+
+
+class ClampingLoss(GoodLoss):
+    def prepare(self, target, mask, keys=None):
+        super().prepare(target.clamp_(0.1, 0.9), mask, keys)
+
+
 class LaxParams(BaseModel):
     alpha: float = 1.0
 
@@ -179,6 +189,11 @@ class BatchCentredSpace(GoodSpace):
         return start - start.mean(0, keepdim=True) + G.mapping.w_avg
 
 
+class StartOverSpace(GoodSpace):
+    def initial(self, G, batch_size, previous_styles):
+        return super().initial(G, batch_size, None)
+
+
 class GoodMetric(Metric):
     name = "kit-mae"
     description = "Mean absolute error."
@@ -196,6 +211,10 @@ class VagueMetric(GoodMetric):
     lower_is_better = "yes"
 
 
+class UpsideDownMetric(GoodMetric):
+    lower_is_better = False
+
+
 class FractionalDecimalsMetric(GoodMetric):
     decimals = 2.5
 
@@ -207,6 +226,8 @@ BROKEN = [
     (check_loss, InfiniteLoss, "loss.finite"),
     (check_loss, RandomlyWeightedLoss, "loss.determinism"),
     (check_loss, LaxParamsLoss, "params.unknown-keys"),
+    (check_loss, SimilarityLoss, "loss.target-is-best"),
+    (check_loss, ClampingLoss, "inputs.unchanged"),
     (check_loss, NamelessLoss, "component.name"),
     (check_loss, OldPrepareLoss, "loss.prepare"),
     (check_degradation, degradation(UnclampedOperator), "degradation.range"),
@@ -220,8 +241,10 @@ BROKEN = [
     (check_generator, FlatMappingPrior, "generator.load"),
     (check_latent_space, FlatStylesSpace, "latent.styles"),
     (check_latent_space, BatchCentredSpace, "latent.batch-independence"),
+    (check_latent_space, StartOverSpace, "latent.continues"),
     (check_metric, MeanMetric, "metric.paired"),
     (check_metric, VagueMetric, "metric.kind"),
+    (check_metric, UpsideDownMetric, "metric.direction"),
     (check_metric, FractionalDecimalsMetric, "metric.kind"),
 ]
 

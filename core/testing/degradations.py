@@ -35,6 +35,7 @@ def _realize(checker: Checker, degradation: Degradation, shape, keys, device=CPU
 def _check(checker: Checker, cls: type[Degradation], size: int, params: dict[str, Any]) -> None:
     degradation = check_common(checker, "degradation", cls, Degradation, params)
     x, keys = S.images(3, size), S.keys(3)
+    original = x.clone()
     op = _realize(checker, degradation, tuple(x.shape), keys)
     with checker.rule("degradation.shape"):
         out_size = tuple(op.output_size(size, size))
@@ -53,6 +54,8 @@ def _check(checker: Checker, cls: type[Degradation], size: int, params: dict[str
                     "degradation.mask", f"mask has shape {list(getattr(mask, 'shape', []))}, expected "
                                         f"{[3, 1, *out_size]} with values in [0, 1]")
     checker.report.passed.append("degradation.mask")
+    checker.require(torch.equal(x, original), "inputs.unchanged", "true(x) or forward(x) modified x in place")
+    checker.report.passed.append("inputs.unchanged")
     xg = x.clone().requires_grad_(True)
     with checker.rule("degradation.gradient"):
         op(xg).square().sum().backward()

@@ -74,6 +74,12 @@ def _check(checker: Checker, cls: type[LatentSpace], G: Any, params: dict[str, A
         together = space.to_styles(starts["W+ styles"], G)
     checker.require(S.close(together, single), "latent.batch-independence",
                     "to_styles of a batch of 3 differs from to_styles of each row")
+    other = G.mapping.w_avg.reshape(1, 1, -1).expand_as(wplus).float()
+    with checker.rule("latent.continues"):
+        moved = space.initial(G, 3, 0.5 * wplus + 0.5 * other)
+    checker.require(not S.close(moved, starts["W+ styles"]), "latent.continues",
+                    "initial(G, B, previous_styles) ignores previous_styles: a phase would restart instead of "
+                    "continuing")
     with checker.rule("latent.determinism"):
         twin = cls(cls.Params.model_validate(params)).initial(G, 3, wplus)
     checker.require(S.close(twin, starts["W+ styles"], rtol=1e-4, atol=1e-5), "latent.determinism",

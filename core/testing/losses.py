@@ -30,6 +30,7 @@ def check_loss(cls: type[Loss], image_size: int = 64, **params: Any) -> Report:
 def _check(checker: Checker, cls: type[Loss], size: int, params: dict[str, Any]) -> None:
     loss = check_common(checker, "loss", cls, Loss, params)
     x, target, mask, keys = S.images(3, size, seed=1), S.images(3, size, seed=2), S.masks(3, size), S.keys(3)
+    originals = (x.clone(), target.clone(), mask.clone())
     with checker.rule("loss.prepare"):
         loss.prepare(target, None, keys)
         loss.prepare(target, mask, keys)
@@ -58,6 +59,13 @@ def _check(checker: Checker, cls: type[Loss], size: int, params: dict[str, Any])
             together = _values(loss, x, target, m, keys)
         checker.require(S.close(together, alone), "loss.batch-independence",
                         f"{name}, batch of 3 gave {together.tolist()} but one by one {alone.tolist()}")
+    with checker.rule("loss.target-is-best"):
+        at_target = _values(loss, target, target, None, keys)
+    checker.require(bool((at_target < values).all()), "loss.target-is-best",
+                    f"at x = target it gave {at_target.tolist()}, at another image {values.tolist()}")
+    checker.require(all(torch.equal(a, b) for a, b in zip(originals, (x, target, mask))), "inputs.unchanged",
+                    "x, the target or the mask was modified in place")
+    checker.report.passed.append("inputs.unchanged")
     twin = cls(cls.Params.model_validate(params))
     with checker.rule("loss.determinism"):
         again = _values(twin, x, target, mask, keys)

@@ -51,6 +51,15 @@ def _check(checker: Checker, cls: type[Metric], size: int, params: dict[str, Any
                     and bool(torch.isfinite(values).all()), "metric.paired",
                     f"paired returned {getattr(values, 'shape', values)!r} for 4 images "
                     f"({values.tolist() if isinstance(values, torch.Tensor) else ''})")
+    checker.require(torch.equal(pred, S.images(4, size, seed=3)) and torch.equal(ref, S.images(4, size, seed=4)),
+                    "inputs.unchanged", "paired(pred, ref) modified its inputs in place")
+    checker.report.passed.append("inputs.unchanged")
+    with checker.rule("metric.direction"):
+        near = metric.paired((0.97 * ref + 0.03 * pred), ref)
+    better = near < values if cls.lower_is_better else near > values
+    checker.require(bool(better.all()), "metric.direction",
+                    f"lower_is_better={cls.lower_is_better}, but a prediction close to the reference scored "
+                    f"{near.tolist()} and a distant one {values.tolist()}")
     with checker.rule("metric.batch-independence"):
         alone = torch.cat([metric.paired(pred[i:i + 1], ref[i:i + 1]).reshape(-1) for i in range(4)])
     checker.require(S.close(values, alone), "metric.batch-independence",

@@ -51,6 +51,8 @@ _RULES = [
     Rule("loss.batch-independence", "A batch of 3 gives the values (and gradients) of three batches of 1: each "
          "image's value depends only on that image, its target, mask and key.", "restorefw_losses"),
     Rule("loss.determinism", "Two components built from the same params give the same values.", "restorefw_losses"),
+    Rule("loss.target-is-best", "The loss is lower at x = target than at a different image (it is a distance, "
+         "not a similarity).", "restorefw_losses"),
     Rule("loss.mask", "A mask `[B,1,h,w]` (1 = known) is accepted: one finite value per image, and the gradient and "
          "batch rules hold with it.", "restorefw_losses"),
     Rule("degradation.realize", "`realize(shape, keys, device)` returns a `DegradationOperator`.",
@@ -87,6 +89,8 @@ _RULES = [
          "restorefw_latent_spaces"),
     Rule("latent.batch-independence", "Row i of `initial` and `to_styles` depends only on row i of its input.",
          "restorefw_latent_spaces"),
+    Rule("latent.continues", "A phase continues from the previous one: different previous styles give different "
+         "starting latents.", "restorefw_latent_spaces"),
     Rule("latent.determinism", "Two components built from the same params start from the same latent.",
          "restorefw_latent_spaces"),
     Rule("metric.kind", "`lower_is_better` and `is_set_metric` are booleans, `display_name` None or a non-empty "
@@ -94,9 +98,13 @@ _RULES = [
     Rule("metric.paired", "A paired metric's `paired(pred, ref)` returns one finite float per image: `[B]`.",
          "restorefw_metrics"),
     Rule("metric.over-sets", "A set metric's `over_sets(preds, refs)` returns one finite float.", "restorefw_metrics"),
+    Rule("metric.direction", "A prediction closer to the reference scores better in the declared direction "
+         "(`lower_is_better`).", "restorefw_metrics"),
     Rule("metric.batch-independence", "A paired metric gives each image the value it gets alone.",
          "restorefw_metrics"),
     Rule("metric.determinism", "The same inputs give the same values.", "restorefw_metrics"),
+    Rule("inputs.unchanged", "Components never modify the tensors they are given (images, targets, masks, styles).",
+         "rules-every-component-follows"),
     Rule("device.move", "The component works on every available device (CPU; CUDA when present) and gives the "
          "CPU's values there.", "rules-every-component-follows"),
 ]
