@@ -100,10 +100,12 @@ def test_a_blur_is_a_task_of_a_bench_grid(deblur, images, tmp_path, cli):
     (tmp_path / "l1.json").write_text(json.dumps({k: v for k, v in recipe(images, tmp_path).items()
                                                   if k not in ("degradation", "inputs", "outputs")} |
                                                  {"name": "l1", "inputs": {"path": "unused"}}))
-    grid = {"name": "blur", "recipes": ["l1.json"], "tasks": ["gaussian-blur", "denoising"], "levels": ["XS", "S"],
-            "images": str(images), "metrics": ["psnr"]}
+    grid = {"name": "blur", "recipes": ["l1.json"], "tasks": ["gaussian-blur", "K", "NB"], "levels": ["XS", "S"],
+            "combination_level": "XS", "images": str(images), "metrics": ["psnr"]}
     (tmp_path / "grid.yaml").write_text(json.dumps(grid))
     code, _, err = cli("bench", tmp_path / "grid.yaml", "--output", tmp_path / "bench", "--quiet")
     assert code == 0, err
+    cells = {p.name for p in (tmp_path / "bench" / "cells" / "l1").iterdir()}
+    assert cells == {"gaussian-blur-XS", "gaussian-blur-S", "motion-blur-XS", "motion-blur-S", "BN-XS"}, cells
     table = (tmp_path / "bench" / "tables.csv").read_text()
-    assert "gaussian-blur" in table and "denoising" in table
+    assert "gaussian-blur" in table and "motion-blur" in table and "BN" in table

@@ -48,6 +48,7 @@ class GaussianBlur(Degradation):
     name: ClassVar[str] = "gaussian-blur"
     description: ClassVar[str] = "Gaussian blur with a known σ (true: blur, clamp, 8 bits / f̂: the same blur)."
     levels: ClassVar[tuple[str, ...]] = LEVELS
+    default_level: ClassVar[str | None] = DEFAULT_LEVEL
     letter: ClassVar[str | None] = "B"
     groups: ClassVar[tuple[str, ...]] = ("blur",)
     order: ClassVar[float] = 0.5  # optics blur before the sensor samples (U), adds noise (N) and encodes (A)
@@ -81,6 +82,7 @@ class MotionBlur(Degradation):
     name: ClassVar[str] = "motion-blur"
     description: ClassVar[str] = "Linear motion blur, seeded direction per image (true: blur, clamp, 8 bits / f̂: same)."
     levels: ClassVar[tuple[str, ...]] = LEVELS
+    default_level: ClassVar[str | None] = DEFAULT_LEVEL
     letter: ClassVar[str | None] = "K"
     groups: ClassVar[tuple[str, ...]] = ("blur",)
     order: ClassVar[float] = 0.5
