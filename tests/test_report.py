@@ -91,8 +91,8 @@ def page_of(folder: Path) -> Page:
 
 
 def test_report_command_writes_one_offline_page_with_relative_links(run_dir, cli, tmp_path):
-    code, out, _ = cli("report", run_dir)
-    assert code == 0 and out.strip() == f"Report: {run_dir / 'report.html'}"
+    code, out, _ = cli("report", run_dir / "images" / "..")
+    assert code == 0 and out.strip() == f"Report: {run_dir / 'report.html'}"  # the path as the user reads it
     moved = Path(shutil.copytree(run_dir, tmp_path / "elsewhere"))  # a copied folder keeps working
     page = page_of(moved)
     assert page.sources and all(not s.startswith(("http:", "https:", "//", "/", "file:")) for s in page.sources)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import webbrowser
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ NO_REPORT_HELP = "Do not write report.html at the end."
 def announce_report(folder: Path) -> Path:
     """Write `folder`'s report and print where it is (the last line a run or bench prints)."""
     path = write_report(folder)
-    click.echo(f"Report: {path}")
+    click.echo(f"Report: {os.path.normpath(path)}")  # runs/quickstart/..., not examples/../runs/quickstart/...
     return path
 
 
