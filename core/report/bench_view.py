@@ -113,16 +113,20 @@ def _task_heading(task: str) -> str:
     return task if task.isupper() else task[:1].upper() + task[1:]
 
 
-def read_strips(folder: Path, results: dict[str, Any], manifest: dict[str, Any]) -> list[Strip]:
-    """One strip per (task, level), first seed, in the order of results.json's cells."""
+def read_strips(folder: Path, results: dict[str, Any], manifest: dict[str, Any],
+                tables: list[BenchTable]) -> list[Strip]:
+    """One strip per (task, level), first seed, in the order the tables show them (then results.json's)."""
     recipes = results.get("recipes", [])
     seed = (results.get("seeds") or [0])[0]
     images = [entry["id"] for entry in manifest.get("images", []) if isinstance(entry, dict) and "id" in entry]
-    pairs = list(dict.fromkeys((c["task"], c["level"]) for c in results.get("cells", [])))
+    links = list(dict.fromkeys(c.link for t in tables for s in t.sections for r in s.rows for c in r.cells))
+    order = {link[1:]: k for k, link in enumerate(links)}
+    pairs = sorted(dict.fromkeys((c["task"], c["level"]) for c in results.get("cells", [])),
+                   key=lambda pair: order.get(strip_anchor(*pair), len(order)))
     values = {(c["recipe"], c["task"], c["level"]): c.get("values", {}) for c in results.get("cells", [])}
     infos = metric_infos(results)
     captioned = [infos[m] for m, info in results.get("metrics", {}).items() if not info.get("unavailable")]
-    strips, shown = [], 0
+    strips, pictures = [], 0
     for task, level in pairs:
         cells = {r: folder / "cells" / r / f"{task}-{level}" / f"seed{seed}" / "images" for r in recipes}
         rows = []
@@ -134,8 +138,8 @@ def read_strips(folder: Path, results: dict[str, Any], manifest: dict[str, Any])
             thumbs = []
             for label, path in files:
                 present = path is not None and path.is_file()
-                thumbs.append(Thumb(label, href(path, folder) if present else None, shown >= EAGER_PICTURES))
-                shown += present
+                thumbs.append(Thumb(label, href(path, folder) if present else None, pictures >= EAGER_PICTURES))
+                pictures += present
             rows.append((image, thumbs))
         means = [" · ".join(f"{m.label} {m.show(values.get((r, task, level), {}).get(m.name))}" for m in captioned)
                  for r in recipes]
@@ -157,5 +161,6 @@ def read_bench(folder: Path) -> BenchView:
     manifest = read_optional(folder / "manifest.json") or {}
     tables_file = folder / "tables.csv"
     tables = read_tables(tables_file, results) if tables_file.is_file() else []
-    return BenchView(results, manifest, first_run_manifest(folder), tables, read_strips(folder, results, manifest),
-                     not tables_file.is_file(), metric_infos(results))
+    strips = read_strips(folder, results, manifest, tables)
+    return BenchView(results, manifest, first_run_manifest(folder), tables, strips, not tables_file.is_file(),
+                     metric_infos(results))
