@@ -11,9 +11,10 @@ from pathlib import Path
 import click
 
 import restorefw
-from restorefw.bench_cli import bench, evaluate
+from restorefw.bench_cli import bench
 from restorefw.cli_context import get_plugins
 from restorefw.errors import RestoreError
+from restorefw.evaluate_cli import evaluate
 from restorefw.generate import generate
 from restorefw.plugin_cli import check, new_plugin
 from restorefw.plugins import ENV_STRICT

@@ -22,14 +22,18 @@ class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Params(BaseModel):
-    """Base for component parameter models: unknown keys are errors, never silently ignored.
+class Strict(BaseModel):
+    """A model whose unknown keys are errors, never silently ignored: recipe sections and parameters alike."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class Params(Strict):
+    """Base for component parameter models (unknown keys are errors).
 
     Fields typed `pathlib.Path` (or `RecipePath`) are file paths: the recipe layer resolves a relative
     value against the recipe's folder before the component is built, so a recipe means the same
     thing from every working directory."""
-
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
 class Component:

@@ -7,20 +7,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
+from pydantic import Field, ValidationError, model_serializer, model_validator
 
+from restorefw.component import Strict
 from restorefw.composition import build_degradation
 from restorefw.errors import RecipeError
 from restorefw.recipe_paths import resolve_recipe_paths
 from restorefw.registry import Registry
 from restorefw.validation import combine, describe_validation_error, join_path
 from restorefw.yamlread import parse_text, read_text
-
-
-class Strict(BaseModel):
-    """Recipe sections: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
 def _shorthand(value: Any, key: str = "type") -> Any:

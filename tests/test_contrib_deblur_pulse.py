@@ -13,10 +13,9 @@ from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
 from restorefw.run import run_recipe
 from restorefw.testing import check_degradation, check_latent_space
+from tiny_generator import TINY_CONFIG, tiny_generator
 
-TINY = {"z_dim": 32, "c_dim": 0, "w_dim": 32, "img_resolution": 32, "img_channels": 3,
-        "mapping_kwargs": {"num_layers": 2}, "synthesis_kwargs": {"channel_base": 512, "channel_max": 32}}
-GENERATOR = {"type": "stylegan2-ada", "params": {"init": "random", "seed": 3, "config": TINY}}
+GENERATOR = tiny_generator(seed=3)
 
 
 def recipe(images, out, **overrides) -> dict:
@@ -34,7 +33,7 @@ def images(tmp_path):
     """Two ground truths the tiny generator renders exactly."""
     registry = load_plugins().registry
     G = registry.create("generator", GENERATOR["type"], GENERATOR["params"]).load(torch.device("cpu"))
-    z = torch.randn(2, TINY["z_dim"], generator=torch.Generator().manual_seed(11))
+    z = torch.randn(2, TINY_CONFIG["z_dim"], generator=torch.Generator().manual_seed(11))
     folder = tmp_path / "images"
     folder.mkdir()
     with torch.no_grad():

@@ -16,11 +16,9 @@ from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
 from restorefw.build import Generators
 from restorefw.run import run_recipe
+from tiny_generator import TINY_CONFIG, tiny_generator
 
-TINY_CONFIG = {"z_dim": 32, "c_dim": 0, "w_dim": 32, "img_resolution": 32, "img_channels": 3,
-               "mapping_kwargs": {"num_layers": 2},
-               "synthesis_kwargs": {"channel_base": 512, "channel_max": 32}}
-GENERATOR = {"type": "stylegan2-ada", "params": {"init": "random", "seed": 3, "config": TINY_CONFIG}}
+GENERATOR = tiny_generator(seed=3)
 
 
 def recipe_dict(images: Path, out: Path, **overrides) -> dict:

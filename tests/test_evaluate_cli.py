@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from restorefw.evaluate import sample_generator
+from restorefw.evaluate_cli import sample_generator
 from restorefw_plugins.stylegan2.checkpoint import build_generator
 
 

@@ -8,10 +8,9 @@ import pytest
 
 from restorefw.plugins import load_plugins
 from restorefw.testing import CHECKS
+from tiny_generator import TINY_CONFIG
 
-TINY_GENERATOR = {"init": "random", "config": {
-    "z_dim": 32, "c_dim": 0, "w_dim": 32, "img_resolution": 32, "img_channels": 3,
-    "mapping_kwargs": {"num_layers": 2}, "synthesis_kwargs": {"channel_base": 512, "channel_max": 32}}}
+TINY_GENERATOR = {"init": "random", "config": TINY_CONFIG}
 INCEPTION_METRICS = ("fid", "kid", "is", "pfid")
 # Checked in the slow suite: each takes over 5 s here (Inception, VGG backbones, piq's DSS/VSI/IW-SSIM).
 SLOW = {("metric", name) for name in (*INCEPTION_METRICS, "lpips-vgg")} | {
