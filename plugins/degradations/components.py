@@ -7,8 +7,9 @@ neither, the level-M preset is used. Levels are RUSIR's benchmark strengths (lev
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Annotated, Literal, Sequence
 
+import numpy as np
 import torch
 from pydantic import Field
 
@@ -17,6 +18,7 @@ from restorefw.degradation import Degradation, DegradationOperator, ImageKey
 from restorefw.errors import UserError
 from restorefw.seeding import numpy_generator
 from restorefw_plugins.degradations import levels as L
+from restorefw_plugins.degradations.jpeg import JpegLayout
 from restorefw_plugins.degradations.operators import (DeartifactingOperator, DenoisingOperator,
                                                        InpaintingOperator, UpsamplingOperator)
 from restorefw_plugins.degradations.strokes import load_mask_file, stroke_mask
@@ -104,30 +106,63 @@ class Denoising(SingleTask):
                                  L.pick(p.drop, p.level, L.DENOISING_DROP), keys, stage, device)
 
 
+Table = Annotated[list[Annotated[int, Field(ge=1, le=65535)]], Field(min_length=64, max_length=64)]
+
+
 class Deartifacting(SingleTask):
     """JPEG artifact removal task."""
 
     name = "deartifacting"
-    description = "JPEG at quality q, 4:2:0 (PIL) / differentiable JPEG with libjpeg's tables f̂."
+    description = "JPEG at quality q, 4:2:0 (PIL), or a file's own tables / differentiable JPEG with the same tables f̂."
     letter = "A"
     order = 3
 
     class Params(Params):
-        """`quality` (1–100) overrides the `level` preset (XS 18, S 15, M 12, L 9, XL 6; M if unset)."""
+        """`quality` (1–100) overrides the `level` preset (XS 18, S 15, M 12, L 9, XL 6; M if unset).
+
+        `tables` (as `restorefw inspect` reads them from a file) win over both: one 64-value table
+        per component in natural order (row = vertical frequency), [Y] for grey, [Y, C] or
+        [Y, Cb, Cr] for colour; `sampling` gives each component's [h, v] factors (4:2:0 if unset).
+        """
 
         level: L.Level | None = None
         quality: int | None = Field(None, ge=1, le=100)
+        tables: list[Table] | None = Field(None, min_length=1, max_length=3)
+        sampling: list[tuple[Annotated[int, Field(ge=1, le=4)], Annotated[int, Field(ge=1, le=4)]]] | None = Field(
+            None, min_length=1, max_length=3)
         stand_in: Literal["jpeg", "rusir-jpeg", "identity"] = Field(
             "jpeg", description="f̂: the differentiable JPEG as libjpeg decodes, RUSIR's variant of it (tables "
                                 "transposed, nearest chroma upsampling, no clamp), or the identity, which fits G(w) "
                                 "to the decoded JPEG itself so that only what the prior can render survives "
                                 "(GAN-projection artifact removal; pulls toward the quantisation cells' centres)")
 
+    def layout(self, channels: int) -> JpegLayout | None:
+        """The explicit tables and sampling for `channels`-channel images, or None (quality tables)."""
+        tables = self.params.tables
+        if tables is None:
+            if self.params.sampling is not None:
+                raise UserError("deartifacting: `sampling` needs `tables` (the quality presets are always 4:2:0).")
+            return None
+        arrays = [np.array(t, dtype=np.int64).reshape(8, 8) for t in tables]
+        if channels == 1:
+            arrays, sampling = arrays[:1], [(1, 1)]
+        else:
+            arrays = [arrays[0], arrays[min(1, len(arrays) - 1)], arrays[-1]]
+            sampling = list(self.params.sampling or [(2, 2), (1, 1), (1, 1)])
+            if len(sampling) != 3:
+                raise UserError(f"deartifacting: `sampling` gives {len(sampling)} component(s); colour JPEG has 3.")
+        layout = JpegLayout(tuple(arrays), tuple(tuple(f) for f in sampling))
+        try:
+            layout.factors()
+        except ValueError as exc:
+            raise UserError(f"deartifacting: {exc}; give factors such as [[2, 2], [1, 1], [1, 1]].") from None
+        return layout
+
     def build(self, shape: Shape, keys: list[ImageKey], device: torch.device, stage: str) -> DegradationOperator:
         if shape[1] not in (1, 3):
             raise UserError(f"deartifacting: JPEG needs 1 (grey) or 3 (RGB) channels, got {shape[1]}.")
         return DeartifactingOperator(L.pick(self.params.quality, self.params.level, L.JPEG_QUALITY),
-                                     self.params.stand_in)
+                                     self.params.stand_in, self.layout(shape[1]))
 
 
 class Inpainting(SingleTask):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
@@ -81,13 +82,6 @@ def ycbcr_to_rgb(ycc: torch.Tensor) -> torch.Tensor:
     return torch.stack((r, g, b), 1)
 
 
-def _pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Edge-replicate the bottom and right borders to a multiple of `multiple`, as libjpeg does."""
-    h, w = x.shape[-2:]
-    ph, pw = -h % multiple, -w % multiple
-    return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
-
-
 def block_codec(plane: torch.Tensor, table: torch.Tensor,
                 rounding: Callable[[torch.Tensor], torch.Tensor] = surrogate_round) -> torch.Tensor:
     """DCT, quantise, dequantise and inverse-DCT every 8×8 block of [B,1,H,W] samples on 0..255."""
@@ -100,36 +94,84 @@ def block_codec(plane: torch.Tensor, table: torch.Tensor,
     return blocks.permute(0, 1, 3, 2, 4).reshape(b, 1, h, w) + 128.0
 
 
+@dataclass(frozen=True)
+class JpegLayout:
+    """What a JPEG file fixes for its codec: one 8×8 table (natural order) per component, and each
+    component's (h, v) sampling factors; three components are JFIF YCbCr, one is grey."""
+
+    tables: tuple[np.ndarray, ...]
+    sampling: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def from_quality(cls, quality: int, channels: int = 3) -> "JpegLayout":
+        """PIL/libjpeg at `quality`: the Annex K tables scaled, 4:2:0 for colour."""
+        if channels == 1:
+            return cls((quant_table(quality),), ((1, 1),))
+        chroma = quant_table(quality, chroma=True)
+        return cls((quant_table(quality), chroma, chroma), ((2, 2), (1, 1), (1, 1)))
+
+    def factors(self) -> list[tuple[int, int]]:
+        """Each component's (vertical, horizontal) downsampling factor relative to full resolution."""
+        hmax, vmax = max(h for h, _ in self.sampling), max(v for _, v in self.sampling)
+        if any(hmax % h or vmax % v for h, v in self.sampling):
+            raise ValueError(f"sampling factors {list(self.sampling)} are not integer ratios of the largest")
+        return [(vmax // v, hmax // h) for h, v in self.sampling]
+
+
+def _resample_up(plane: torch.Tensor, factor: tuple[int, int], size: tuple[int, int],
+                 chroma_upsampling: str = "bilinear") -> torch.Tensor:
+    """libjpeg's chroma upsampling: the triangular ("fancy") filter for ×1/×2 factors, replication
+    otherwise or with `chroma_upsampling="nearest"`."""
+    if factor == (1, 1):
+        return plane[..., :size[0], :size[1]]
+    mode = "bilinear" if max(factor) <= 2 and chroma_upsampling == "bilinear" else "nearest"
+    extra = {"align_corners": False} if mode == "bilinear" else {}
+    return F.interpolate(plane, scale_factor=factor, mode=mode, **extra)[..., :size[0], :size[1]]
+
+
+def diff_jpeg_layout(x: torch.Tensor, layout: JpegLayout,
+                     rounding: Callable[[torch.Tensor], torch.Tensor] = surrogate_round,
+                     chroma_upsampling: str = "bilinear", clamp: bool = True) -> torch.Tensor:
+    """Differentiable JPEG round trip of `x` ([B,1|3,H,W] in [0,1]) with `layout`'s tables and
+    sampling: edge-replicated padding to whole MCUs, YCbCr, per-component box downsampling, block
+    codec, upsampling, RGB, clamp to [0,1] (see `diff_jpeg` for the two keywords)."""
+    channels, h, w = x.shape[1], x.shape[-2], x.shape[-1]
+    if channels != len(layout.tables) or channels not in (1, 3):
+        raise ValueError(f"a {len(layout.tables)}-component JPEG layout cannot code {channels} channels")
+    factors = layout.factors()
+    mcu_h, mcu_w = 8 * max(f[0] for f in factors), 8 * max(f[1] for f in factors)
+    x = x * 255.0
+    x = F.pad(x, (0, -w % mcu_w, 0, -h % mcu_h), mode="replicate") if (h % mcu_h or w % mcu_w) else x
+    planes = x if channels == 1 else rgb_to_ycbcr(x)
+    out = []
+    for index, (table, factor) in enumerate(zip(layout.tables, factors)):
+        plane = planes[:, index:index + 1]
+        if factor != (1, 1):
+            plane = F.avg_pool2d(plane, factor)
+        table_t = torch.as_tensor(np.asarray(table), dtype=x.dtype, device=x.device)
+        coded = block_codec(plane, table_t, rounding)
+        kept = (-(-h // factor[0]), -(-w // factor[1]))
+        out.append(_resample_up(coded[..., :kept[0], :kept[1]], factor, (h, w), chroma_upsampling))
+    decoded = torch.cat(out, 1)
+    decoded = (decoded if channels == 1 else ycbcr_to_rgb(decoded)).div(255.0)
+    return decoded.clamp(0.0, 1.0) if clamp else decoded
+
+
 def diff_jpeg(x: torch.Tensor, quality: int, transpose_tables: bool = False,
               rounding: Callable[[torch.Tensor], torch.Tensor] = surrogate_round,
               chroma_upsampling: str = "bilinear", clamp: bool = True) -> torch.Tensor:
-    """Differentiable JPEG round trip of `x` ([B,1|3,H,W] in [0,1]) at `quality`.
+    """Differentiable JPEG round trip of `x` ([B,1|3,H,W] in [0,1]) at `quality` (PIL's tables, 4:2:0).
 
     The defaults follow libjpeg. RUSIR's DiffJPEG differs in three ways, each selectable for
     reproducing it: tables applied transposed (`transpose_tables=True`), chroma upsampled by
     repetition (`chroma_upsampling="nearest"`) and no final clamp to [0,1] (`clamp=False`).
     """
-    channels, h, w = x.shape[1], x.shape[-2], x.shape[-1]
-    luma = torch.as_tensor(quant_table(quality), dtype=x.dtype, device=x.device)
-    chroma = torch.as_tensor(quant_table(quality, chroma=True), dtype=x.dtype, device=x.device)
+    if x.shape[1] not in (1, 3):
+        raise ValueError(f"JPEG needs 1 or 3 channels, got {x.shape[1]}")
+    layout = JpegLayout.from_quality(quality, x.shape[1])
     if transpose_tables:
-        luma, chroma = luma.T.contiguous(), chroma.T.contiguous()
-    if channels == 1:
-        out = block_codec(_pad_to(x * 255.0, 8), luma, rounding)[..., :h, :w].div(255.0)
-        return out.clamp(0.0, 1.0) if clamp else out
-    if channels != 3:
-        raise ValueError(f"JPEG needs 1 or 3 channels, got {channels}")
-    ycc = rgb_to_ycbcr(_pad_to(x * 255.0, 16))
-    y = block_codec(ycc[:, :1], luma, rounding)[..., :h, :w]
-    c = F.avg_pool2d(ycc[:, 1:], 2)
-    c = torch.cat([block_codec(c[:, i:i + 1], chroma, rounding) for i in range(2)], 1)
-    c = c[..., :(h + 1) // 2, :(w + 1) // 2]
-    if chroma_upsampling == "nearest":
-        c = c.repeat_interleave(2, -2).repeat_interleave(2, -1)[..., :h, :w]
-    else:
-        c = F.interpolate(c, scale_factor=2, mode="bilinear", align_corners=False)[..., :h, :w]
-    out = ycbcr_to_rgb(torch.cat((y, c), 1)).div(255.0)
-    return out.clamp(0.0, 1.0) if clamp else out
+        layout = JpegLayout(tuple(t.T.copy() for t in layout.tables), layout.sampling)
+    return diff_jpeg_layout(x, layout, rounding, chroma_upsampling, clamp)
 
 
 def rusir_diff_jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
@@ -151,14 +193,32 @@ def from_pil_image(img: Image.Image) -> torch.Tensor:
     return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255.0)
 
 
-def pil_jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
-    """The true codec: each image of [B,C,H,W] saved by PIL at `quality` (4:2:0 for RGB) and read back."""
+PIL_SUBSAMPLING = {((1, 1), (1, 1), (1, 1)): 0, ((2, 1), (1, 1), (1, 1)): 1, ((2, 2), (1, 1), (1, 1)): 2}
+
+
+def _pil_options(layout: JpegLayout | None, quality: int, mode: str) -> dict:
+    """PIL save options for `quality` (PIL's own tables, 4:2:0) or for `layout`'s tables and sampling."""
+    if layout is None:
+        return {"quality": int(quality), **({"subsampling": 2} if mode == "RGB" else {})}
+    tables = [np.asarray(t).ravel().tolist() for t in layout.tables]
+    if len(tables) == 3 and tables[1] == tables[2]:
+        tables = tables[:2]
+    if mode == "L":
+        return {"qtables": tables}
+    if tuple(layout.sampling) not in PIL_SUBSAMPLING:
+        raise ValueError(f"PIL cannot write JPEG sampling factors {list(layout.sampling)} "
+                         "(only 4:4:4, 4:2:2 and 4:2:0)")
+    return {"qtables": tables, "subsampling": PIL_SUBSAMPLING[tuple(layout.sampling)]}
+
+
+def pil_jpeg(x: torch.Tensor, quality: int, layout: JpegLayout | None = None) -> torch.Tensor:
+    """The true codec: each image of [B,C,H,W] saved by PIL at `quality` (4:2:0 for RGB), or with
+    `layout`'s tables and sampling when given, and read back."""
     out = []
     for image in x:
         buffer = io.BytesIO()
         pil = to_pil_image(image)
-        options = {"subsampling": 2} if pil.mode == "RGB" else {}
-        pil.save(buffer, format="JPEG", quality=int(quality), **options)
+        pil.save(buffer, format="JPEG", **_pil_options(layout, quality, pil.mode))
         buffer.seek(0)
         with Image.open(buffer) as decoded:
             decoded.load()

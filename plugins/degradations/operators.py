@@ -17,7 +17,8 @@ from PIL import Image
 from restorefw.degradation import DegradationOperator, ImageKey
 from restorefw.imageio import quantize_8bit
 from restorefw.seeding import torch_generator
-from restorefw_plugins.degradations.jpeg import diff_jpeg, from_pil_image, pil_jpeg, rusir_diff_jpeg, to_pil_image
+from restorefw_plugins.degradations.jpeg import (JpegLayout, diff_jpeg, diff_jpeg_layout, from_pil_image, pil_jpeg,
+                                                 rusir_diff_jpeg, to_pil_image)
 from restorefw_plugins.degradations.surrogates import surrogate_clamp
 
 PIL_FILTERS = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
@@ -112,23 +113,27 @@ class DenoisingOperator(DegradationOperator):
 
 
 class DeartifactingOperator(DegradationOperator):
-    """JPEG at `quality`: true = PIL (4:2:0), f̂ = differentiable JPEG with the same tables
-    (`stand_in="jpeg"`), RUSIR's variant of it (`"rusir-jpeg"`) or the identity (`"identity"`:
-    G(w) is fitted to the decoded JPEG)."""
+    """JPEG at `quality` (or with an explicit `layout`: tables and sampling read from a file): true =
+    PIL, f̂ = differentiable JPEG with the same tables (`stand_in="jpeg"`), RUSIR's variant of it
+    (`"rusir-jpeg"`, quality tables only) or the identity (`"identity"`: G(w) is fitted to the
+    decoded JPEG)."""
 
-    def __init__(self, quality: int, stand_in: str = "jpeg") -> None:
+    def __init__(self, quality: int, stand_in: str = "jpeg", layout: JpegLayout | None = None) -> None:
         super().__init__()
         self.quality = int(quality)
         self.stand_in = stand_in
+        self.layout = layout
 
     def true(self, x: torch.Tensor) -> torch.Tensor:
-        return quantize_8bit(pil_jpeg(x.detach().float().cpu(), self.quality)).to(x.device)
+        return quantize_8bit(pil_jpeg(x.detach().float().cpu(), self.quality, self.layout)).to(x.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stand_in == "identity":
             return x
         if self.stand_in == "rusir-jpeg":
             return rusir_diff_jpeg(x, self.quality)
+        if self.layout is not None:
+            return diff_jpeg_layout(x, self.layout)
         return diff_jpeg(x, self.quality)
 
 
