@@ -84,8 +84,9 @@ class Composition(Degradation):
     def label(self) -> str:
         return " → ".join(s.label for s in self.stages)
 
-    def for_input(self, path: Path, resolution: tuple[int, int]) -> Degradation:
-        stages = [s.for_input(path, resolution) for s in self.stages]
+    def for_input(self, path: Path, resolution: tuple[int, int], channels: int = 3,
+                  mask: Path | None = None) -> Degradation:
+        stages = [s.for_input(path, resolution, channels, mask) for s in self.stages]
         return self if all(a is b for a, b in zip(stages, self.stages)) else Composition(stages)
 
     def describe(self) -> dict[str, Any]:

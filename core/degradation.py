@@ -88,14 +88,17 @@ class Degradation(Component):
         """Fix the random choices for a batch of images of `shape` (B, C, H, W), one key per image."""
         raise NotImplementedError
 
-    def for_input(self, path: Path, resolution: tuple[int, int]) -> Degradation:
+    def for_input(self, path: Path, resolution: tuple[int, int], channels: int = 3,
+                  mask: Path | None = None) -> Degradation:
         """Optional, restore mode: the degradation to restore the file `path` with (the generator works
-        at `resolution` (H, W)). A degradation that reads the damage from the file itself (e.g. JPEG
-        tables) returns a concrete one; the default is this degradation."""
+        at `resolution` (H, W) with `channels`; `mask` is the user's mask file for it, if any). A
+        degradation that reads the damage from the file itself (e.g. JPEG tables) returns a concrete
+        one; the default is this degradation."""
         return self
 
     def describe(self) -> dict[str, Any]:
-        """A JSON record of this degradation for manifests."""
+        """A JSON record of this degradation for manifests; one made by `for_input` may add `found`
+        (what was measured) and `summary` (one line, which the run prints)."""
         return {"type": self.name, "params": self.params.model_dump(mode="json")}
 
     @property

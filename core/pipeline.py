@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from restorefw.build import Built
-from restorefw.degradation import DegradationOperator, ImageKey, check_output
+from restorefw.degradation import Degradation, DegradationOperator, ImageKey, check_output
 from restorefw.engine import Identity, Restoration, expand_keys
 from restorefw.errors import UserError
 from restorefw.evaluation import paired_scores
@@ -50,8 +50,10 @@ class Pipeline:
     """Restores batches of input images with a built recipe; `mode` says whether inputs are clean
     (benchmark: degraded here by the true operator) or already degraded (restore)."""
 
-    def __init__(self, built: Built, mode: Mode, seed: int, keep_phases: bool = False, fit: str = "crop") -> None:
+    def __init__(self, built: Built, mode: Mode, seed: int, keep_phases: bool = False, fit: str = "crop",
+                 per_image: dict[str, Degradation] | None = None) -> None:
         self.built, self.mode, self.seed, self.keep_phases, self.fit = built, mode, seed, keep_phases, fit
+        self.per_image = per_image or {}
         self.G, self.device, self.restorer = built.generator, built.device, built.restorer
 
     def read(self, path, channels: int) -> tuple[torch.Tensor, list[str]]:
@@ -73,17 +75,22 @@ class Pipeline:
         degradation = self.built.degradation
         return f"degradation {degradation.label!r}" if degradation is not None else "no degradation"
 
-    def operator(self, batch: int, keys: Sequence[ImageKey]) -> DegradationOperator:
-        if self.built.degradation is None:
+    def operator(self, batch: int, keys: Sequence[ImageKey],
+                 degradation: Degradation | None = None) -> DegradationOperator:
+        """The batch's realised operator: `degradation` (an image's own, see per_input.py) or the recipe's."""
+        degradation = degradation or self.built.degradation
+        if degradation is None:
             return Identity()
-        return self.built.degradation.realize((batch, self.channels, *self.resolution), keys, self.device)
+        return degradation.realize((batch, self.channels, *self.resolution), keys, self.device)
 
     def load(self, items: Sequence[InputImage], keys: Sequence[ImageKey]):
         """Targets, ground truths (benchmark mode), the realised operator for the batch, and the one
         the engine optimises through (realised for the K-fold batch when the recipe has an ensemble)."""
         samples = self.restorer.samples
-        operator = self.operator(len(items), keys)
-        engine_operator = operator if samples == 1 else self.operator(len(items) * samples, expand_keys(keys, samples))
+        own = self.per_image.get(items[0].image_id)
+        operator = self.operator(len(items), keys, own)
+        engine_operator = operator if samples == 1 else self.operator(len(items) * samples,
+                                                                     expand_keys(keys, samples), own)
         size = operator.output_size(*self.resolution)
         expected = (len(items), operator.output_channels(self.channels), *size)
         if self.mode == "benchmark":

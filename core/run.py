@@ -11,10 +11,12 @@ from typing import Any, Sequence
 
 import restorefw
 from restorefw.build import Built, Generators, build
+from restorefw.degradation import Degradation
 from restorefw.device import resolve_device
 from restorefw.errors import RecipeError, RestoreError, UserError, WorkError
 from restorefw.imageio import atomic_write_json, make_folder
 from restorefw.inputs import InputImage, resolve_inputs
+from restorefw.per_input import batches, resolve_per_input
 from restorefw.pipeline import Pipeline
 from restorefw.plugins import PluginSet
 from restorefw.progress import Progress
@@ -42,7 +44,7 @@ def output_root(recipe: Recipe, recipe_path: Path | None, output: Path | None) -
 
 
 def run_manifest(recipe: Recipe, recipe_path: Path | None, built: Built, images: Sequence[InputImage],
-                 plugins: PluginSet) -> dict[str, Any]:
+                 plugins: PluginSet, per_image: dict[str, Degradation] | None = None) -> dict[str, Any]:
     """What `manifest.json` records: the recipe, what it resolved to, the images, versions and plugins."""
     versions: dict[str, str | None] = {}
     for dist in dependencies():
@@ -68,7 +70,9 @@ def run_manifest(recipe: Recipe, recipe_path: Path | None, built: Built, images:
                        for p in restorer.phases],
         },
         "seed": recipe.seed,
-        "images": [{"id": i.image_id, "file": str(i.path), "mask": str(i.mask) if i.mask else None} for i in images],
+        "images": [{"id": i.image_id, "file": str(i.path), "mask": str(i.mask) if i.mask else None,
+                    **({"degradation": per_image[i.image_id].describe()} if i.image_id in (per_image or {}) else {})}
+                   for i in images],
         "versions": {"python": platform.python_version(), **versions},
         "plugins": [p.as_dict() for p in plugins.plugins],
         "notes": built.notes,
@@ -104,8 +108,10 @@ class RecipeRun:
     def execute(self) -> dict[str, Any]:
         images, built = self.prepare()
         ids = [item.image_id for item in images]
+        per_image = {} if self.recipe.inputs.mode != "restore" else resolve_per_input(
+            built.degradation, images, (built.generator.img_resolution,) * 2, built.generator.img_channels, self.quiet)
         make_folder(self.out)
-        manifest = run_manifest(self.recipe, self.recipe_path, built, images, self.plugins)
+        manifest = run_manifest(self.recipe, self.recipe_path, built, images, self.plugins, per_image)
         if not self.force:
             self.folder.refuse_stale(manifest["recipe"], ids)
         self.folder.write_manifest(manifest)
@@ -115,12 +121,10 @@ class RecipeRun:
             print(f"Resuming: {skipped} of {len(images)} images already finished in {self.out} "
                   "(use --force to redo them).", file=sys.stderr)
         pipeline = Pipeline(built, self.recipe.inputs.mode, self.recipe.seed, self.recipe.outputs.save_phases,
-                            self.recipe.inputs.fit)
+                            self.recipe.inputs.fit, per_image)
         problems: list[str] = []
-        size = self.recipe.batch_size
         with Progress(enabled=not self.quiet) as progress:
-            for start in range(0, len(todo), size):
-                chunk = todo[start:start + size]
+            for chunk in batches(todo, per_image, self.recipe.batch_size):
                 try:
                     batch, unreadable = pipeline.restore(chunk, progress)
                     problems += unreadable

@@ -65,6 +65,9 @@ class Upsampling(SingleTask):
 
         level: L.Level | None = None
         factor: int | None = Field(None, ge=1)
+        size: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = Field(
+            None, description="the target's [height, width], winning over `factor`: non-integer and unequal factors "
+                              "(the generator's image is area-averaged, or PIL-filtered, to exactly this size)")
         filter: Literal["bilinear", "bicubic", "lanczos", "random"] | None = None
         stand_in: Literal["box", "matched"] = Field(
             "box", description="f̂: average pooling (RUSIR) or each image's own PIL filter as an exact linear map")
@@ -75,14 +78,18 @@ class Upsampling(SingleTask):
 
     def build(self, shape: Shape, keys: list[ImageKey], device: torch.device, stage: str) -> DegradationOperator:
         factor = self.factor
-        if shape[2] < factor or shape[3] < factor:
+        size = self.params.size
+        if size is not None and (size[0] > shape[2] or size[1] > shape[3]):
+            raise UserError(f"upsampling: size {list(size)} is larger than the {shape[2]}×{shape[3]} image it shrinks; "
+                            "give a size no larger than the generator's resolution.")
+        if size is None and (shape[2] < factor or shape[3] < factor):
             raise UserError(f"upsampling: a {shape[2]}×{shape[3]} image cannot be shrunk by {factor}; "
                             "use a smaller factor or level, or larger images.")
         choice = self.params.filter or "random"
         filters = [choice if choice != "random" else
                    FILTER_NAMES[int(numpy_generator(k.seed, k.image_id, f"{stage}/filter").integers(3))]
                    for k in keys]
-        return UpsamplingOperator(factor, filters, self.params.stand_in)
+        return UpsamplingOperator(factor, filters, self.params.stand_in, size)
 
 
 class Denoising(SingleTask):
@@ -181,13 +188,15 @@ class Inpainting(SingleTask):
         level: L.Level | None = None
         strokes: int | None = Field(None, ge=0)
         mask: Path | None = None
+        mask_channel: Literal["grey", "alpha"] = Field(
+            "grey", description="what of the `mask` image marks the known pixels: its grey level or its alpha channel")
         brush: float = Field(0.08, gt=0, le=1)
 
     def build(self, shape: Shape, keys: list[ImageKey], device: torch.device, stage: str) -> DegradationOperator:
         h, w = shape[2], shape[3]
         p = self.params
         if p.mask is not None:
-            masks = [load_mask_file(p.mask, h, w)] * len(keys)
+            masks = [load_mask_file(p.mask, h, w, p.mask_channel)] * len(keys)
         else:
             strokes = L.pick(p.strokes, p.level, L.INPAINTING_STROKES)
             masks = [stroke_mask(h, w, strokes, numpy_generator(k.seed, k.image_id, f"{stage}/strokes"), p.brush)

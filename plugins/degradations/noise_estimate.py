@@ -72,11 +72,13 @@ def trimmed_variance(values: torch.Tensor) -> float:
     return float(inside.square().mean().item() / KEPT_VARIANCE)
 
 
-def estimate_noise(image: torch.Tensor) -> NoiseEstimate:
-    """Fit photons N and dropout p of the denoising model to `image` ([C,H,W] in [0,1])."""
+def estimate_noise(image: torch.Tensor, known: torch.Tensor | None = None) -> NoiseEstimate:
+    """Fit photons N and dropout p of the denoising model to `image` ([C,H,W] in [0,1]); only pixels
+    where `known` ([1,H,W] or [H,W], 1 = known) is 1 are used (holes and their soft edges are not)."""
     y = image.detach().float().cpu()
-    black = (y <= 0).all(0, keepdim=True).float()
-    kept = 1.0 - black
+    usable = torch.ones(1, *y.shape[-2:]) if known is None else (known.reshape(1, *y.shape[-2:]) >= 0.999).float()
+    black = (y <= 0).all(0, keepdim=True).float() * usable
+    kept = usable - black
     mean = _local_mean(y, kept)
     ratios = _residual_ratios(y, kept, mean, DIM_ENOUGH)
     if ratios.numel() < MIN_PAIRS:
@@ -87,7 +89,8 @@ def estimate_noise(image: torch.Tensor) -> NoiseEstimate:
     photons = 1.0 / gain if gain > 0 else float("inf")
     lit = mean.sum(0)
     poisson_black = torch.exp(-photons * lit) if photons != float("inf") else torch.zeros_like(lit)
-    z, q = black.mean().item(), poisson_black.mean().item()
+    count = usable.sum().clamp_min(1.0)
+    z, q = (black.sum() / count).item(), ((poisson_black * usable[0]).sum() / count).item()
     drop = max((z - q) / (1 - q), 0.0) if q < 1 else 0.0
     sigma = (0.5 * gain) ** 0.5
     return NoiseEstimate(photons, drop, sigma, int(ratios.numel()))

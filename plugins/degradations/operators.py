@@ -36,30 +36,35 @@ def pil_resize_matrix(size_in: int, size_out: int, filter_name: str) -> torch.Te
 
 
 class UpsamplingOperator(DegradationOperator):
-    """Downsampling by `factor`: true = antialiased PIL resize with a per-image filter; f̂ = box
+    """Downsampling by `factor` (or to an explicit `size`, any ratio per axis): true = antialiased PIL resize with a per-image filter; f̂ = box
     average (`stand_in="box"`, RUSIR's) or the same PIL filter as a linear map (`"matched"`)."""
 
-    def __init__(self, factor: int, filters: Sequence[str], stand_in: str = "box") -> None:
+    def __init__(self, factor: int, filters: Sequence[str], stand_in: str = "box",
+                 size: tuple[int, int] | None = None) -> None:
         super().__init__()
         self.factor = int(factor)
+        self.size = tuple(size) if size is not None else None
         self.filters = list(filters)
         self.stand_in = stand_in
         self._matrices: dict[tuple[int, int, str], torch.Tensor] = {}
 
-    def _matrix(self, size_in: int, filter_name: str, device: torch.device) -> torch.Tensor:
-        key = (size_in, size_in // self.factor, filter_name)
+    def _matrix(self, size_in: int, size_out: int, filter_name: str, device: torch.device) -> torch.Tensor:
+        key = (size_in, size_out, filter_name)
         if key not in self._matrices:
             self._matrices[key] = pil_resize_matrix(size_in, key[1], filter_name)
         return self._matrices[key].to(device)
 
     def _matched(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        out = [torch.einsum("oh,chw,pw->cop", self._matrix(h, name, x.device).to(x.dtype), image,
-                            self._matrix(w, name, x.device).to(x.dtype))
+        oh, ow = self.output_size(h, w)
+        out = [torch.einsum("oh,chw,pw->cop", self._matrix(h, oh, name, x.device).to(x.dtype), image,
+                            self._matrix(w, ow, name, x.device).to(x.dtype))
                for image, name in zip(x, self.filters)]
         return torch.stack(out)
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
+        if self.size is not None:
+            return self.size
         return height // self.factor, width // self.factor
 
     def true(self, x: torch.Tensor) -> torch.Tensor:

@@ -72,12 +72,13 @@ def stroke_mask(height: int, width: int, strokes: int, rng: np.random.Generator,
     return np.clip(1.0 - soft, 0.0, 1.0).astype(np.float32)
 
 
-def load_mask_file(path: str | Path, height: int, width: int) -> np.ndarray:
-    """A user mask image (white = known) as a [H,W] float32 mask, bilinearly resized to H×W if needed."""
+def load_mask_file(path: str | Path, height: int, width: int, channel: str = "grey") -> np.ndarray:
+    """A user mask image (white = known; or opaque = known with `channel="alpha"`) as a [H,W] float32
+    mask, bilinearly resized to H×W if needed."""
     path = Path(path)
     try:
         with Image.open(path) as img:
-            img = img.convert("L")
+            img = img.convert("RGBA").getchannel("A") if channel == "alpha" else img.convert("L")
             if img.size != (width, height):
                 img = img.resize((width, height), Image.Resampling.BILINEAR)
             array = np.asarray(img, dtype=np.float32) / 255.0

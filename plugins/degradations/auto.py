@@ -1,0 +1,122 @@
+"""`degradation: auto`: read each input file's damage and restore through the stages that model it.
+
+`auto` is for restore mode: for every file, `for_input` inspects it (inspection.py) and returns the
+composition of what was found in the study's order U → N → A → P. A recipe can override any part:
+per task, a mapping of that task's parameters (applied over what was found, when it is found),
+`off` (never use that stage), and `always` (add a stage even when nothing was found, with its
+overrides or its defaults).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import torch
+from pydantic import Field, field_validator
+
+from restorefw.component import Params
+from restorefw.degradation import Degradation, DegradationOperator, ImageKey
+from restorefw.errors import UserError
+from restorefw.imageio import quantize_8bit
+from restorefw_plugins.degradations.components import SINGLE_TASKS, realize_steps
+from restorefw_plugins.degradations.inspection import ORDER, Inspection, inspect_file
+
+Task = Literal["upsampling", "denoising", "deartifacting", "inpainting"]
+Override = dict[str, Any] | Literal["off"]
+
+
+class NoDamage(DegradationOperator):
+    """Nothing found: f̂ is the identity, the target is the file as it is."""
+
+    def true(self, x: torch.Tensor) -> torch.Tensor:
+        return quantize_8bit(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class Found(Degradation):
+    """The stages `auto` found in one file, composed in U → N → A → P order."""
+
+    name = "auto"
+    description = "What `auto` found in one input file."
+
+    class Params(Params):
+        steps: list[dict[str, Any]] = Field(default_factory=list)
+
+    def __init__(self, params: Params | None = None, inspection: Inspection | None = None, **kwargs: Any) -> None:
+        super().__init__(params, **kwargs)
+        self.inspection = inspection
+
+    def components(self) -> list[Degradation]:
+        return [SINGLE_TASKS[s["task"]](SINGLE_TASKS[s["task"]].Params.model_validate(s["params"]))
+                for s in self.params.steps]
+
+    def realize(self, shape: tuple[int, int, int, int], keys: Sequence[ImageKey],
+                device: torch.device) -> DegradationOperator:
+        components = self.components()
+        return realize_steps(components, shape, keys, device) if components else NoDamage()
+
+    def describe(self) -> dict[str, Any]:
+        record = super().describe()
+        if self.inspection is not None:
+            record["found"] = self.inspection.found
+            record["summary"] = self.summary()
+        return record
+
+    def summary(self) -> str:
+        return self.inspection.summary() if self.inspection is not None else str(self.params.steps)
+
+
+class Auto(Degradation):
+    """Restore mode: the damage of each input file, read from the file itself."""
+
+    name = "auto"
+    description = ("Restore mode: reads each file's damage (size vs the generator, JPEG tables and sampling, noise, "
+                   "alpha holes) and composes the stages found, U → N → A → P; `restorefw inspect` shows it.")
+
+    class Params(Params):
+        """Per task: parameters applied over what was found (e.g. `{stand_in: matched}` or `{photons: 20}`),
+        or `off`; `always` adds stages even when not found."""
+
+        upsampling: Override = Field(default_factory=dict)
+        denoising: Override = Field(default_factory=dict)
+        deartifacting: Override = Field(default_factory=dict)
+        inpainting: Override = Field(default_factory=dict)
+        always: list[Task] = Field(default_factory=list)
+
+        @field_validator("upsampling", "denoising", "deartifacting", "inpainting")
+        @classmethod
+        def _task_params(cls, value: Override, info: Any) -> Override:
+            if isinstance(value, dict):
+                SINGLE_TASKS[info.field_name].Params.model_validate(value)
+            return value
+
+    def override(self, task: str) -> Override:
+        return getattr(self.params, task)
+
+    def stages(self, inspection: Inspection) -> list[dict[str, Any]]:
+        """The found stages with the recipe's overrides applied, in U → N → A → P order."""
+        found = dict(inspection.stages)
+        steps = []
+        for task in ORDER:
+            override = self.override(task)
+            if override == "off" or (task not in found and task not in self.params.always):
+                continue
+            params = {**found.get(task, {}), **(override if isinstance(override, dict) else {})}
+            if "factor" in params and "size" in params and "size" not in self.override(task):
+                params.pop("size")
+            SINGLE_TASKS[task].Params.model_validate(params)
+            steps.append({"task": task, "params": params})
+        return steps
+
+    def for_input(self, path: Path, resolution: tuple[int, int], channels: int,
+                  mask: Path | None = None) -> Degradation:
+        inspection = inspect_file(path, resolution, channels, mask)
+        return Found(Found.Params(steps=self.stages(inspection)), inspection=inspection)
+
+    def realize(self, shape: tuple[int, int, int, int], keys: Sequence[ImageKey],
+                device: torch.device) -> DegradationOperator:
+        raise UserError("degradation `auto` reads the damage from each input file, so it works in restore mode "
+                        "only (inputs: {mode: restore, path: ...}); for benchmarks name the task and level.")

@@ -1,0 +1,179 @@
+"""Read the damage of one input file: scale, JPEG tables, noise, holes; the stages that model it.
+
+What is done, explicitly:
+- Scale: the input h×w against the generator's H×W. Equal: no upsampling stage. H/h = W/w an
+  integer: `factor`. Otherwise (a non-integer factor, or different factors across the axes of a
+  non-square input): `size: [h, w]`, so f̂ maps the generator's square image to exactly h×w (area
+  average per axis); the restored image is H×W, so a non-square photo comes back stretched to a
+  square. A side larger than the generator's is shrunk to it by the run (no stage for that axis).
+- JPEG: a JPEG file's own tables and sampling factors (`restorefw inspect` prints them), used
+  exactly by the deartifacting stage; a non-JPEG file with 8×8 blocking is flagged, never guessed.
+- Noise: photons N and dropout p fitted from the pixels (noise_estimate.py); a denoising stage is
+  added when dropout is seen (p ≥ 1%) or the noise at mid-grey exceeds NOISE_SIGMA.
+- Holes: only from the user's mask (`inputs.masks`; the run applies it) or, without one, the file's
+  alpha channel (transparent = hole); holes are never guessed from the pixels. Either keeps the
+  holes out of the noise fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from restorefw.errors import UserError
+from restorefw_plugins.degradations.blocking import FLAG_ABOVE, blockiness
+from restorefw_plugins.degradations.jpeg import from_pil_image, quant_table
+from restorefw_plugins.degradations.jpeg_header import JpegHeader, NotAJpeg, read_jpeg_header
+from restorefw_plugins.degradations.noise_estimate import MIN_PAIRS, estimate_noise
+from restorefw_plugins.degradations.strokes import load_mask_file
+
+ORDER = ("upsampling", "denoising", "deartifacting", "inpainting")
+NOISE_SIGMA = 0.067
+MIN_DROP = 0.01
+
+
+@dataclass
+class Inspection:
+    """What one file showed: the stages (task, params) in U→N→A→P order and the measurements."""
+
+    file: str
+    size: tuple[int, int]
+    stages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    found: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line: the stages and the key figures."""
+        parts = [describe_stage(task, params, self.found) for task, params in self.stages] or ["no damage found"]
+        return "; ".join(parts + self.notes)
+
+
+def describe_stage(task: str, params: dict[str, Any], found: dict[str, Any]) -> str:
+    if task == "upsampling":
+        scale = found.get("scale", {})
+        how = f"×{params['factor']}" if "factor" in params else f"to {params['size'][0]}×{params['size'][1]}"
+        return f"upsampling {how} (factor {scale.get('factor_hw')})"
+    if task == "denoising":
+        noise = found.get("noise", {})
+        return (f"denoising N={params.get('photons', 0):.1f} p={params.get('drop', 0):.3f} "
+                f"(σ at mid-grey {noise.get('sigma_at_half')})")
+    if task == "deartifacting":
+        jpeg = found.get("jpeg", {})
+        like = f", = quality {jpeg['ijg_quality']} tables" if jpeg.get("ijg_quality") else ", custom tables"
+        return f"deartifacting with the file's tables ({jpeg.get('subsampling')}{like})"
+    if task == "inpainting":
+        holes = found.get("holes", {})
+        if holes.get("source") == "alpha":
+            return f"inpainting from the alpha channel ({holes.get('hole_fraction', 0):.1%} holes)"
+        return f"inpainting from {holes.get('file', params.get('mask'))}"
+    return task
+
+
+def _ijg_quality(tables: list[np.ndarray]) -> int | None:
+    """The IJG quality whose tables these are (as PIL/libjpeg write them), or None for custom tables."""
+    for quality in range(1, 101):
+        expected = [quant_table(quality, chroma=i > 0) for i in range(len(tables))]
+        if all(np.array_equal(a, b) for a, b in zip(tables, expected)):
+            return quality
+    return None
+
+
+def scale_stage(height: int, width: int, resolution: tuple[int, int]) -> tuple[dict[str, Any] | None, dict]:
+    """The upsampling parameters (None: no stage) for an h×w input and a generator of `resolution`."""
+    rh, rw = resolution
+    out_h, out_w = min(height, rh), min(width, rw)
+    finding: dict[str, Any] = {"input": [height, width], "generator": [rh, rw],
+                               "factor_hw": [round(rh / height, 4), round(rw / width, 4)]}
+    if (height, width) != (out_h, out_w):
+        finding["shrunk_by_run"] = [out_h, out_w]
+    if (out_h, out_w) == (rh, rw):
+        return None, finding
+    if rh % out_h == 0 and rw % out_w == 0 and rh // out_h == rw // out_w:
+        finding["exact"] = True
+        return {"factor": rh // out_h}, finding
+    finding["exact"] = False
+    return {"size": [out_h, out_w]}, finding
+
+
+def jpeg_stage(header: JpegHeader, channels: int) -> tuple[dict[str, Any] | None, dict]:
+    """Deartifacting parameters carrying the file's own tables and sampling factors."""
+    finding: dict[str, Any] = {"colour": header.colour, "subsampling": header.subsampling,
+                               "sampling": [list(s) for s in header.sampling], "progressive": header.progressive}
+    if header.colour not in ("grey", "ycbcr"):
+        finding["unsupported"] = f"{header.colour} JPEG: no differentiable codec for it, no deartifacting stage"
+        return None, finding
+    tables = header.component_tables()
+    finding["tables"] = [t.ravel().tolist() for t in tables]
+    finding["ijg_quality"] = _ijg_quality(tables)
+    if header.colour == "grey":
+        sampling = [[1, 1]] * (3 if channels == 3 else 1)
+    else:
+        sampling = [list(s) for s in header.sampling]
+    return {"tables": finding["tables"], "sampling": sampling}, finding
+
+
+def _alpha(path: Path) -> np.ndarray | None:
+    with Image.open(path) as img:
+        if img.mode not in ("RGBA", "LA", "PA") and "transparency" not in img.info:
+            return None
+        alpha = np.asarray(img.convert("RGBA").getchannel("A"), dtype=np.float32) / 255.0
+    return alpha if alpha.min() < 1.0 else None
+
+
+def _known(alpha: np.ndarray | None, mask: Path | None, size: tuple[int, int]) -> torch.Tensor | None:
+    """Where the pixels are known (for the noise fit): the user's mask if given, else the alpha channel."""
+    if mask is not None:
+        return torch.from_numpy(load_mask_file(mask, *size))
+    return torch.from_numpy(alpha) if alpha is not None else None
+
+
+def inspect_file(path: str | Path, resolution: tuple[int, int], channels: int = 3,
+                 mask: Path | None = None) -> Inspection:
+    """Everything auto reads from the file at `path` for a generator of `resolution` and `channels`;
+    `mask` is the user's mask for it (white = known), which also keeps the holes out of the noise fit."""
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img.load()
+            width, height = img.size
+            pixels = from_pil_image(img.convert("L" if channels == 1 else "RGB"))
+        header = read_jpeg_header(path)
+        alpha = _alpha(path)
+    except (OSError, ValueError, SyntaxError, NotAJpeg) as exc:
+        raise UserError(f"{path}: cannot inspect this image ({exc}). Check that it is a complete image file.") from None
+    found: dict[str, Any] = {}
+    stages: list[tuple[str, dict[str, Any]]] = []
+    notes: list[str] = []
+    upsampling, found["scale"] = scale_stage(height, width, resolution)
+    if upsampling is not None:
+        stages.append(("upsampling", upsampling))
+    noise = estimate_noise(pixels, _known(alpha, mask, (height, width)))
+    found["noise"] = noise.as_dict()
+    if noise.drop >= MIN_DROP or noise.sigma_half >= NOISE_SIGMA:
+        stages.append(("denoising", {"photons": round(noise.photons, 2), "drop": round(noise.drop, 4)}))
+    if header is not None:
+        deartifacting, found["jpeg"] = jpeg_stage(header, channels)
+        if deartifacting is not None:
+            stages.append(("deartifacting", deartifacting))
+        else:
+            notes.append(found["jpeg"]["unsupported"])
+    else:
+        score = blockiness(pixels)
+        found["blockiness"] = round(score, 3)
+        if score > FLAG_ABOVE:
+            notes.append(f"8×8 blocking {score:.2f}: probably a decoded JPEG; its tables are not in this file, so "
+                         "no deartifacting stage (add one in the recipe if you know the quality)")
+    if mask is not None:
+        found["holes"] = {"source": "user mask", "file": str(mask)}
+        stages.append(("inpainting", {"mask": str(mask)}))
+    elif alpha is not None:
+        found["holes"] = {"source": "alpha", "hole_fraction": round(float((alpha < 0.5).mean()), 4)}
+        stages.append(("inpainting", {"mask": str(path), "mask_channel": "alpha"}))
+    if noise.pairs < MIN_PAIRS:
+        found["noise"]["note"] = f"too few usable pixels ({noise.pairs}) to estimate noise"
+    return Inspection(str(path), (height, width), stages, found, notes)
