@@ -28,7 +28,7 @@ from restorefw_plugins.degradations.jpeg import quant_table, to_pil_image
 
 def steps_of(image: torch.Tensor, path: Path, resolution: int, **options) -> dict[str, dict]:
     to_pil_image(image).save(path, **options)
-    return {s["task"]: s["params"] for s in Auto().for_input(path, (resolution, resolution), 3).params.steps}
+    return {s["task"]: s["params"] for s in Auto().for_input(path, (resolution, resolution), 3).steps}
 
 
 def main() -> None:

@@ -47,7 +47,7 @@ def _save(image: torch.Tensor, path: Path, **options) -> Path:
 
 
 def _steps(path: Path, resolution: int = 32, **params) -> list[dict]:
-    return Auto(**params).for_input(path, (resolution, resolution), 3).params.steps
+    return Auto(**params).for_input(path, (resolution, resolution), 3).steps
 
 
 @pytest.mark.parametrize("level", L.LEVELS)
@@ -91,7 +91,7 @@ def test_jpeg_stage_uses_the_files_tables(tmp_path, quality, subsampling):
 @pytest.mark.parametrize("name", ["q40_444.jpg", "custom_422.jpg", "q20_420_progressive.jpg", "q70_25_440.jpg"])
 def test_jpeg_stage_on_cjpeg_files(name):
     found = Auto().for_input(DATA / name, (64, 64), 3)
-    deartifacting = [s for s in found.params.steps if s["task"] == "deartifacting"]
+    deartifacting = [s for s in found.steps if s["task"] == "deartifacting"]
     header = read_jpeg_header(DATA / name)
     assert deartifacting[0]["params"]["tables"] == [t.ravel().tolist() for t in header.component_tables()]
     operator = found.realize((1, 3, 64, 64), _keys(1), CPU)
@@ -136,7 +136,7 @@ def test_alpha_channel_gives_the_holes_and_stays_out_of_the_noise_fit(tmp_path):
     alpha = (op.mask[0, 0].numpy() * 255).round().astype(np.uint8)
     Image.fromarray(np.dstack([target, alpha]), "RGBA").save(tmp_path / "p.png")
     found = Auto().for_input(tmp_path / "p.png", (32, 32), 3)
-    assert [s["task"] for s in found.params.steps] == ["inpainting"]
+    assert [s["task"] for s in found.steps] == ["inpainting"]
     mask = found.realize((1, 3, 32, 32), _keys(1), CPU).mask
     assert torch.allclose(mask[0, 0], torch.from_numpy(alpha / 255.0).float(), atol=1e-6)
 
@@ -147,15 +147,15 @@ def test_a_user_mask_is_the_hole_source(tmp_path):
     mask[8:20, 8:20] = 0
     Image.fromarray(mask).save(tmp_path / "x_mask.png")
     found = Auto().for_input(image, (32, 32), 3, tmp_path / "x_mask.png")
-    assert found.params.steps == [{"task": "inpainting", "params": {"mask": str(tmp_path / "x_mask.png")}}]
+    assert found.steps == [{"task": "inpainting", "params": {"mask": str(tmp_path / "x_mask.png")}}]
     assert _steps(image) == []
 
 
 def test_png_that_was_a_jpeg_is_flagged_not_guessed(tmp_path):
-    x = torch.from_numpy(np.asarray(Image.open(DATA / "q40_444.jpg").convert("RGB").resize((96, 96)))).permute(2, 0, 1)
+    x = torch.from_numpy(np.array(Image.open(DATA / "q40_444.jpg").convert("RGB").resize((96, 96)))).permute(2, 0, 1)
     blocky = pil_jpeg(x[None].float() / 255.0, 8)[0]
     found = Auto().for_input(_save(blocky, tmp_path / "was.png"), (96, 96), 3)
-    assert "deartifacting" not in [s["task"] for s in found.params.steps]
+    assert "deartifacting" not in [s["task"] for s in found.steps]
     assert found.inspection.found["blockiness"] > 1.5
     assert "decoded JPEG" in found.summary()
     clean = Auto().for_input(_save(x.float() / 255.0, tmp_path / "clean.png"), (96, 96), 3)
@@ -214,7 +214,7 @@ def test_inspect_command_prints_the_tables(tmp_path):
     assert " ".join(f"{v:3d}" for v in quant_table(50)[0]) in result.output
     as_json = CliRunner().invoke(cli, ["inspect", "--resolution", "32", "--json", str(path)])
     record = json.loads(as_json.output)[str(path)]
-    assert record["params"]["steps"][0]["params"]["tables"][0] == quant_table(50).ravel().tolist()
+    assert record["stages"][0]["params"]["tables"][0] == quant_table(50).ravel().tolist()
 
 
 def test_run_with_auto_records_and_prints_each_images_findings(tmp_path, capsys):
@@ -235,10 +235,10 @@ def test_run_with_auto_records_and_prints_each_images_findings(tmp_path, capsys)
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     by_id = {i["id"]: i["degradation"] for i in manifest["images"]}
-    assert [s["task"] for s in by_id["a"]["params"]["steps"]] == ["deartifacting"]
-    assert by_id["a"]["params"]["steps"][0]["params"]["stand_in"] == "identity"
-    assert by_id["b"]["params"]["steps"] == [{"task": "upsampling", "params": {"factor": 4}}]
-    assert by_id["c"]["params"]["steps"] == []
+    assert [s["type"] for s in by_id["a"]["stages"]] == ["deartifacting"]
+    assert by_id["a"]["stages"][0]["params"]["stand_in"] == "identity"
+    assert by_id["b"]["stages"] == [{"type": "upsampling", "params": {"factor": 4}}]
+    assert by_id["c"]["stages"] == []
     printed = result.output + capsys.readouterr().err
     assert "a: deartifacting with the file's tables" in printed and "b: upsampling ×4" in printed
     restored = Image.open(tmp_path / "out" / "images" / "b" / "restored.png")
@@ -248,7 +248,7 @@ def test_run_with_auto_records_and_prints_each_images_findings(tmp_path, capsys)
 
 
 def test_found_without_stages_is_the_identity():
-    found = Found(Found.Params(steps=[]))
+    found = Found([])
     x = torch.rand(1, 3, 8, 8)
     assert torch.equal(found.realize((1, 3, 8, 8), _keys(1), CPU)(x), x)
     assert Deartifacting(level="M").params.level == "M" and Denoising().params.photons is None

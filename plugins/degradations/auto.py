@@ -16,10 +16,11 @@ import torch
 from pydantic import Field, field_validator
 
 from restorefw.component import Params
+from restorefw.composition import Composition
 from restorefw.degradation import Degradation, DegradationOperator, ImageKey
 from restorefw.errors import UserError
 from restorefw.imageio import quantize_8bit
-from restorefw_plugins.degradations.components import SINGLE_TASKS, realize_steps
+from restorefw_plugins.degradations.components import SINGLE_TASKS
 from restorefw_plugins.degradations.inspection import ORDER, Inspection, inspect_file
 
 Task = Literal["upsampling", "denoising", "deartifacting", "inpainting"]
@@ -36,37 +37,32 @@ class NoDamage(DegradationOperator):
         return x
 
 
-class Found(Degradation):
-    """The stages `auto` found in one file, composed in U → N → A → P order."""
+class Found(Composition):
+    """The stages `auto` found in one file, composed in U → N → A → P order (none: the identity)."""
 
     name = "auto"
     description = "What `auto` found in one input file."
 
-    class Params(Params):
-        steps: list[dict[str, Any]] = Field(default_factory=list)
-
-    def __init__(self, params: Params | None = None, inspection: Inspection | None = None, **kwargs: Any) -> None:
-        super().__init__(params, **kwargs)
+    def __init__(self, steps: list[dict[str, Any]], inspection: Inspection | None = None) -> None:
+        super().__init__([SINGLE_TASKS[s["task"]](SINGLE_TASKS[s["task"]].Params.model_validate(s["params"]))
+                          for s in steps])
+        self.steps = steps
         self.inspection = inspection
-
-    def components(self) -> list[Degradation]:
-        return [SINGLE_TASKS[s["task"]](SINGLE_TASKS[s["task"]].Params.model_validate(s["params"]))
-                for s in self.params.steps]
 
     def realize(self, shape: tuple[int, int, int, int], keys: Sequence[ImageKey],
                 device: torch.device) -> DegradationOperator:
-        components = self.components()
-        return realize_steps(components, shape, keys, device) if components else NoDamage()
+        return super().realize(shape, keys, device) if self.stages else NoDamage()
 
     def describe(self) -> dict[str, Any]:
-        record = super().describe()
+        record: dict[str, Any] = {"type": self.name, "stages": [{"type": s["task"], "params": s["params"]}
+                                                               for s in self.steps]}
         if self.inspection is not None:
             record["found"] = self.inspection.found
             record["summary"] = self.summary()
         return record
 
     def summary(self) -> str:
-        return self.inspection.summary() if self.inspection is not None else str(self.params.steps)
+        return self.inspection.summary() if self.inspection is not None else str(self.steps)
 
 
 class Auto(Degradation):
@@ -96,7 +92,7 @@ class Auto(Degradation):
     def override(self, task: str) -> Override:
         return getattr(self.params, task)
 
-    def stages(self, inspection: Inspection) -> list[dict[str, Any]]:
+    def steps_for(self, inspection: Inspection) -> list[dict[str, Any]]:
         """The found stages with the recipe's overrides applied, in U → N → A → P order."""
         found = dict(inspection.stages)
         steps = []
@@ -111,10 +107,10 @@ class Auto(Degradation):
             steps.append({"task": task, "params": params})
         return steps
 
-    def for_input(self, path: Path, resolution: tuple[int, int], channels: int,
+    def for_input(self, path: Path, resolution: tuple[int, int], channels: int = 3,
                   mask: Path | None = None) -> Degradation:
         inspection = inspect_file(path, resolution, channels, mask)
-        return Found(Found.Params(steps=self.stages(inspection)), inspection=inspection)
+        return Found(self.steps_for(inspection), inspection)
 
     def realize(self, shape: tuple[int, int, int, int], keys: Sequence[ImageKey],
                 device: torch.device) -> DegradationOperator:

@@ -41,8 +41,8 @@ def render(image: str, record: dict[str, Any], resolution: tuple[int, int]) -> l
         lines.append(f"  not a JPEG file; 8×8 blockiness {found['blockiness']}")
     if "holes" in found:
         lines.append(f"  holes: alpha channel, {found['holes']['hole_fraction']:.1%} transparent")
-    steps = record.get("params", {}).get("steps", [])
-    lines.append("  stages: " + (", ".join(s["task"] for s in steps) or "none"))
+    stages = record.get("stages", [])
+    lines.append("  stages: " + (", ".join(s["type"] for s in stages) or "none"))
     return lines
 
 
