@@ -17,6 +17,7 @@ from restorefw.evaluation import paired_scores
 from restorefw.imageio import fit_square, load_image
 from restorefw.inputs import InputImage
 from restorefw.metric import like
+from restorefw.per_input import realize_each
 from restorefw.progress import Progress
 
 Mode = Literal["benchmark", "restore"]
@@ -75,22 +76,21 @@ class Pipeline:
         degradation = self.built.degradation
         return f"degradation {degradation.label!r}" if degradation is not None else "no degradation"
 
-    def operator(self, batch: int, keys: Sequence[ImageKey],
-                 degradation: Degradation | None = None) -> DegradationOperator:
-        """The batch's realised operator: `degradation` (an image's own, see per_input.py) or the recipe's."""
-        degradation = degradation or self.built.degradation
+    def operator(self, items: Sequence[InputImage], keys: Sequence[ImageKey]) -> DegradationOperator:
+        """The batch's realised operator (`keys`: `len(keys) // len(items)` rows per image); images with
+        their own degradations (restore mode, see per_input.py) each go through theirs."""
+        degradation = self.built.degradation
         if degradation is None:
             return Identity()
-        return degradation.realize((batch, self.channels, *self.resolution), keys, self.device)
+        own = [self.per_image.get(item.image_id, degradation) for item in items]
+        return realize_each(own, keys, len(keys) // len(items), (self.channels, *self.resolution), self.device)
 
     def load(self, items: Sequence[InputImage], keys: Sequence[ImageKey]):
         """Targets, ground truths (benchmark mode), the realised operator for the batch, and the one
         the engine optimises through (realised for the K-fold batch when the recipe has an ensemble)."""
         samples = self.restorer.samples
-        own = self.per_image.get(items[0].image_id)
-        operator = self.operator(len(items), keys, own)
-        engine_operator = operator if samples == 1 else self.operator(len(items) * samples,
-                                                                     expand_keys(keys, samples), own)
+        operator = self.operator(items, keys)
+        engine_operator = operator if samples == 1 else self.operator(items, expand_keys(keys, samples))
         size = operator.output_size(*self.resolution)
         expected = (len(items), operator.output_channels(self.channels), *size)
         if self.mode == "benchmark":

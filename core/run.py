@@ -124,7 +124,8 @@ class RecipeRun:
                             self.recipe.inputs.fit, per_image)
         problems: list[str] = []
         with Progress(enabled=not self.quiet) as progress:
-            for chunk in batches(todo, per_image, self.recipe.batch_size):
+            shape = (built.generator.img_channels, *(built.generator.img_resolution,) * 2)
+            for chunk in batches(todo, per_image, self.recipe.batch_size, shape):
                 try:
                     batch, unreadable = pipeline.restore(chunk, progress)
                     problems += unreadable
