@@ -181,8 +181,8 @@ def test_overrides_off_params_and_always(tmp_path):
     assert _steps(path, deartifacting="off") == []
     (step,) = _steps(path, deartifacting={"stand_in": "identity"})
     assert step["params"]["stand_in"] == "identity" and "tables" in step["params"]
-    (override,) = _steps(path, deartifacting={"quality": 30, "tables": None})
-    assert override["params"]["tables"] is None and override["params"]["quality"] == 30
+    (override,) = _steps(path, deartifacting={"quality": 30})
+    assert override["params"] == {"quality": 30}
     steps = _steps(path, always=["denoising"], denoising={"photons": 30, "drop": 0.0})
     assert [s["task"] for s in steps] == ["denoising", "deartifacting"]
     assert steps[0]["params"] == {"photons": 30, "drop": 0.0}
@@ -190,9 +190,11 @@ def test_overrides_off_params_and_always(tmp_path):
         Auto(denoising={"photon": 3})
 
 
-def test_auto_refuses_benchmark_mode():
+def test_auto_refuses_benchmark_mode_unless_stages_are_forced():
     with pytest.raises(UserError, match="restore mode"):
         Auto().realize((1, 3, 32, 32), _keys(1), CPU)
+    op = Auto(always=["upsampling"], upsampling={"factor": 4}).realize((1, 3, 32, 32), _keys(1), CPU)
+    assert op.output_size(32, 32) == (8, 8)
 
 
 def test_describe_records_what_was_found(tmp_path):
@@ -252,3 +254,10 @@ def test_found_without_stages_is_the_identity():
     x = torch.rand(1, 3, 8, 8)
     assert torch.equal(found.realize((1, 3, 8, 8), _keys(1), CPU)(x), x)
     assert Deartifacting(level="M").params.level == "M" and Denoising().params.photons is None
+
+
+def test_a_photo_larger_than_the_generator_gets_no_jpeg_stage(tmp_path):
+    path = _save(_tiles(1, 64)[0], tmp_path / "big.jpg", quality=20)
+    found = Auto().for_input(path, (32, 32), 3)
+    assert found.steps == [] and "moves the 8×8 blocks" in found.summary()
+    assert found.inspection.found["jpeg"]["ijg_quality"] == 20

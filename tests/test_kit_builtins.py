@@ -26,6 +26,7 @@ PARAMS: dict[tuple[str, str], dict] = {
     ("loss", "srsim"): {"image_size": 48},
     ("loss", "vif"): {"image_size": 48},
     ("metric", "pfid"): {"crop_size": 16, "num_crops": 2},
+    ("degradation", "auto"): {"always": ["upsampling", "denoising", "inpainting"], "upsampling": {"factor": 2}},
 }
 
 

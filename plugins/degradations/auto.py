@@ -25,6 +25,7 @@ from restorefw_plugins.degradations.inspection import ORDER, Inspection, inspect
 
 Task = Literal["upsampling", "denoising", "deartifacting", "inpainting"]
 Override = dict[str, Any] | Literal["off"]
+SUPERSEDES = {"factor": ("size",), "quality": ("tables", "sampling")}  # an override of the key drops these found ones
 
 
 class NoDamage(DegradationOperator):
@@ -73,8 +74,9 @@ class Auto(Degradation):
                    "alpha holes) and composes the stages found, U → N → A → P; `restorefw inspect` shows it.")
 
     class Params(Params):
-        """Per task: parameters applied over what was found (e.g. `{stand_in: matched}` or `{photons: 20}`),
-        or `off`; `always` adds stages even when not found."""
+        """Per task: parameters applied over what was found (e.g. `{stand_in: matched}` or `{photons: 20}`;
+        `factor` replaces a found `size`, `quality` the file's tables), or `off`; `always` adds stages even
+        when not found."""
 
         upsampling: Override = Field(default_factory=dict)
         denoising: Override = Field(default_factory=dict)
@@ -100,9 +102,13 @@ class Auto(Degradation):
             override = self.override(task)
             if override == "off" or (task not in found and task not in self.params.always):
                 continue
-            params = {**found.get(task, {}), **(override if isinstance(override, dict) else {})}
-            if "factor" in params and "size" in params and "size" not in self.override(task):
-                params.pop("size")
+            given = override if isinstance(override, dict) else {}
+            measured = dict(found.get(task, {}))
+            for explicit, replaced in SUPERSEDES.items():
+                if explicit in given:
+                    for key in replaced:
+                        measured.pop(key, None)
+            params = {**measured, **given}
             SINGLE_TASKS[task].Params.model_validate(params)
             steps.append({"task": task, "params": params})
         return steps
@@ -114,5 +120,8 @@ class Auto(Degradation):
 
     def realize(self, shape: tuple[int, int, int, int], keys: Sequence[ImageKey],
                 device: torch.device) -> DegradationOperator:
-        raise UserError("degradation `auto` reads the damage from each input file, so it works in restore mode "
-                        "only (inputs: {mode: restore, path: ...}); for benchmarks name the task and level.")
+        """Without a file (benchmark mode) `auto` is exactly its `always` stages; with none it refuses."""
+        if not self.params.always:
+            raise UserError("degradation `auto` reads the damage from each input file, so it works in restore mode "
+                            "only (inputs: {mode: restore, path: ...}); for benchmarks name the task and level.")
+        return Found(self.steps_for(Inspection("", (shape[2], shape[3])))).realize(shape, keys, device)

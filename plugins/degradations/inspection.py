@@ -5,7 +5,8 @@ What is done, explicitly:
   integer: `factor`. Otherwise (a non-integer factor, or different factors across the axes of a
   non-square input): `size: [h, w]`, so f̂ maps the generator's square image to exactly h×w (area
   average per axis); the restored image is H×W, so a non-square photo comes back stretched to a
-  square. A side larger than the generator's is shrunk to it by the run (no stage for that axis).
+  square. A side larger than the generator's is shrunk to it by the run (no stage for that axis);
+  the noise is then measured on the shrunk pixels and a JPEG gets no stage (its blocks move).
 - JPEG: a JPEG file's own tables and sampling factors (`restorefw inspect` prints them), used
   exactly by the deartifacting stage; a non-JPEG file with 8×8 blocking is flagged, never guessed.
 - Noise: photons N and dropout p fitted from the pixels (noise_estimate.py); a denoising stage is
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from restorefw.errors import UserError
@@ -132,6 +134,21 @@ def _known(alpha: np.ndarray | None, mask: Path | None, size: tuple[int, int]) -
     return torch.from_numpy(alpha) if alpha is not None else None
 
 
+def _as_run_sees(pixels: torch.Tensor, known: torch.Tensor | None,
+                 shrunk: list[int] | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The pixels (and known-pixel mask) at the size the run restores them: shrunk like the run does
+    (antialiased bicubic) when the file is larger than the generator."""
+    if not shrunk:
+        return pixels, known
+    size = (int(shrunk[0]), int(shrunk[1]))
+    small = F.interpolate(pixels[None], size=size, mode="bicubic", align_corners=False, antialias=True)[0]
+    small = small.clamp(0, 1).mul(255).round().div(255)
+    if known is not None:
+        known = F.interpolate(known.reshape(1, 1, *known.shape[-2:]), size=size, mode="bilinear",
+                              align_corners=False, antialias=True)[0]
+    return small, known
+
+
 def inspect_file(path: str | Path, resolution: tuple[int, int], channels: int = 3,
                  mask: Path | None = None) -> Inspection:
     """Everything auto reads from the file at `path` for a generator of `resolution` and `channels`;
@@ -152,13 +169,18 @@ def inspect_file(path: str | Path, resolution: tuple[int, int], channels: int = 
     upsampling, found["scale"] = scale_stage(height, width, resolution)
     if upsampling is not None:
         stages.append(("upsampling", upsampling))
-    noise = estimate_noise(pixels, _known(alpha, mask, (height, width)))
+    shrunk = found["scale"].get("shrunk_by_run")
+    noise = estimate_noise(*_as_run_sees(pixels, _known(alpha, mask, (height, width)), shrunk))
     found["noise"] = noise.as_dict()
     if noise.drop >= MIN_DROP or noise.sigma_half >= NOISE_SIGMA:
         stages.append(("denoising", {"photons": round(noise.photons, 2), "drop": round(noise.drop, 4)}))
     if header is not None:
         deartifacting, found["jpeg"] = jpeg_stage(header, channels)
-        if deartifacting is not None:
+        if deartifacting is not None and shrunk:
+            notes.append(f"JPEG tables read, but the run shrinks this {height}×{width} image to {shrunk[0]}×"
+                         f"{shrunk[1]}, which moves the 8×8 blocks off their grid: no deartifacting stage (crop "
+                         "or resize the photo to the generator's size first)")
+        elif deartifacting is not None:
             stages.append(("deartifacting", deartifacting))
         else:
             notes.append(found["jpeg"]["unsupported"])
