@@ -85,8 +85,8 @@ class Composition(Degradation):
         return " → ".join(s.label for s in self.stages)
 
     def for_input(self, path: Path, resolution: tuple[int, int], channels: int = 3,
-                  mask: Path | None = None) -> Degradation:
-        stages = [s.for_input(path, resolution, channels, mask) for s in self.stages]
+                  mask: Path | None = None, fit: str = "crop") -> Degradation:
+        stages = [s.for_input(path, resolution, channels, mask, fit) for s in self.stages]
         return self if all(a is b for a, b in zip(stages, self.stages)) else Composition(stages)
 
     def describe(self) -> dict[str, Any]:

@@ -89,11 +89,11 @@ class Degradation(Component):
         raise NotImplementedError
 
     def for_input(self, path: Path, resolution: tuple[int, int], channels: int = 3,
-                  mask: Path | None = None) -> Degradation:
+                  mask: Path | None = None, fit: str = "crop") -> Degradation:
         """Optional, restore mode: the degradation to restore the file `path` with (the generator works
-        at `resolution` (H, W) with `channels`; `mask` is the user's mask file for it, if any). A
-        degradation that reads the damage from the file itself (e.g. JPEG tables) returns a concrete
-        one; the default is this degradation."""
+        at `resolution` (H, W) with `channels`; `mask` is the user's mask file for it, if any; `fit`
+        is how the run squares a non-square file, `inputs.fit`). A degradation that reads the damage
+        from the file itself (e.g. JPEG tables) returns a concrete one; the default is this one."""
         return self
 
     def describe(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from restorefw.inputs import InputImage
 
 
 def resolve_per_input(degradation: Degradation | None, images: Sequence[InputImage], resolution: tuple[int, int],
-                      channels: int, quiet: bool = False) -> dict[str, Degradation]:
+                      channels: int, fit: str = "crop", quiet: bool = False) -> dict[str, Degradation]:
     """Each image's own degradation where it differs from the recipe's, with its one-line summary printed
     to stderr; an unreadable file is skipped here (restoring it reports it)."""
     found: dict[str, Degradation] = {}
@@ -23,7 +23,7 @@ def resolve_per_input(degradation: Degradation | None, images: Sequence[InputIma
         return found
     for item in images:
         try:
-            own = degradation.for_input(item.path, resolution, channels, item.mask)
+            own = degradation.for_input(item.path, resolution, channels, item.mask, fit)
         except UserError:
             continue
         if own is not degradation:

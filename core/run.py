@@ -109,7 +109,8 @@ class RecipeRun:
         images, built = self.prepare()
         ids = [item.image_id for item in images]
         per_image = {} if self.recipe.inputs.mode != "restore" else resolve_per_input(
-            built.degradation, images, (built.generator.img_resolution,) * 2, built.generator.img_channels, self.quiet)
+            built.degradation, images, (built.generator.img_resolution,) * 2, built.generator.img_channels,
+            self.recipe.inputs.fit, self.quiet)
         make_folder(self.out)
         manifest = run_manifest(self.recipe, self.recipe_path, built, images, self.plugins, per_image)
         if not self.force:

@@ -90,7 +90,7 @@ def test_jpeg_stage_uses_the_files_tables(tmp_path, quality, subsampling):
 
 @pytest.mark.parametrize("name", ["q40_444.jpg", "custom_422.jpg", "q20_420_progressive.jpg", "q70_25_440.jpg"])
 def test_jpeg_stage_on_cjpeg_files(name):
-    found = Auto().for_input(DATA / name, (64, 64), 3)
+    found = Auto().for_input(DATA / name, (64, 64), 3, fit="stretch")
     deartifacting = [s for s in found.steps if s["task"] == "deartifacting"]
     header = read_jpeg_header(DATA / name)
     assert deartifacting[0]["params"]["tables"] == [t.ravel().tolist() for t in header.component_tables()]
@@ -147,7 +147,7 @@ def test_a_user_mask_is_the_hole_source(tmp_path):
     mask[8:20, 8:20] = 0
     Image.fromarray(mask).save(tmp_path / "x_mask.png")
     found = Auto().for_input(image, (32, 32), 3, tmp_path / "x_mask.png")
-    assert found.steps == [{"task": "inpainting", "params": {"mask": str(tmp_path / "x_mask.png")}}]
+    assert found.steps == [{"task": "inpainting", "params": {"mask": str(tmp_path / "x_mask.png"), "mask_fit": "crop"}}]
     assert _steps(image) == []
 
 
@@ -261,3 +261,18 @@ def test_a_photo_larger_than_the_generator_gets_no_jpeg_stage(tmp_path):
     found = Auto().for_input(path, (32, 32), 3)
     assert found.steps == [] and "moves the 8×8 blocks" in found.summary()
     assert found.inspection.found["jpeg"]["ijg_quality"] == 20
+
+
+def test_non_square_inputs_follow_inputs_fit(tmp_path):
+    path = _save(_tiles(1)[0][:, :, :24], tmp_path / "wide.png")
+    assert _steps(path) == [{"task": "upsampling", "params": {"size": [24, 24]}}]
+    assert Auto().for_input(path, (32, 32), 3, fit="stretch").steps == [
+        {"task": "upsampling", "params": {"size": [32, 24]}}]
+    assert Auto().for_input(path, (32, 32), 3, fit="pad").steps == []
+
+
+def test_a_crop_off_the_block_grid_drops_the_jpeg_stage():
+    found = Auto().for_input(DATA / "q40_444.jpg", (40, 40), 3, fit="crop")
+    assert "deartifacting" not in [s["task"] for s in found.steps] and "off its 8×8 block grid" in found.summary()
+    stretched = Auto().for_input(DATA / "q40_444.jpg", (64, 64), 3, fit="stretch")
+    assert "deartifacting" in [s["task"] for s in stretched.steps]

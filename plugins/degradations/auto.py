@@ -114,8 +114,8 @@ class Auto(Degradation):
         return steps
 
     def for_input(self, path: Path, resolution: tuple[int, int], channels: int = 3,
-                  mask: Path | None = None) -> Degradation:
-        inspection = inspect_file(path, resolution, channels, mask)
+                  mask: Path | None = None, fit: str = "crop") -> Degradation:
+        inspection = inspect_file(path, resolution, channels, mask, fit)
         return Found(self.steps_for(inspection), inspection)
 
     def realize(self, shape: tuple[int, int, int, int], keys: Sequence[ImageKey],

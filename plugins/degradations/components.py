@@ -190,13 +190,16 @@ class Inpainting(SingleTask):
         mask: Path | None = None
         mask_channel: Literal["grey", "alpha"] = Field(
             "grey", description="what of the `mask` image marks the known pixels: its grey level or its alpha channel")
+        mask_fit: Literal["stretch", "crop", "pad"] = Field(
+            "stretch", description="how a non-square `mask` meets the image: resized (stretch), or centre-cropped or "
+                                   "padded to a square first, as `inputs.fit` does to a restored photo")
         brush: float = Field(0.08, gt=0, le=1)
 
     def build(self, shape: Shape, keys: list[ImageKey], device: torch.device, stage: str) -> DegradationOperator:
         h, w = shape[2], shape[3]
         p = self.params
         if p.mask is not None:
-            masks = [load_mask_file(p.mask, h, w, p.mask_channel)] * len(keys)
+            masks = [load_mask_file(p.mask, h, w, p.mask_channel, p.mask_fit)] * len(keys)
         else:
             strokes = L.pick(p.strokes, p.level, L.INPAINTING_STROKES)
             masks = [stroke_mask(h, w, strokes, numpy_generator(k.seed, k.image_id, f"{stage}/strokes"), p.brush)

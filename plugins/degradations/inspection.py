@@ -1,12 +1,13 @@
 """Read the damage of one input file: scale, JPEG tables, noise, holes; the stages that model it.
 
 What is done, explicitly:
-- Scale: the input h×w against the generator's H×W. Equal: no upsampling stage. H/h = W/w an
-  integer: `factor`. Otherwise (a non-integer factor, or different factors across the axes of a
-  non-square input): `size: [h, w]`, so f̂ maps the generator's square image to exactly h×w (area
-  average per axis); the restored image is H×W, so a non-square photo comes back stretched to a
-  square. A side larger than the generator's is shrunk to it by the run (no stage for that axis);
-  the noise is then measured on the shrunk pixels and a JPEG gets no stage (its blocks move).
+- Scale: the input as the run squares it (`inputs.fit`: crop, pad; stretch keeps h×w) against the
+  generator's H×W. Equal: no upsampling stage. H/h = W/w an integer: `factor`. Otherwise (a
+  non-integer factor, or unequal factors of a stretched non-square input): `size: [h, w]`, so f̂
+  maps the generator's image to exactly h×w (area average per axis). A side larger than the
+  generator's is shrunk to it by the run (no stage for that axis); the noise is then measured on
+  the shrunk pixels and a JPEG gets no stage (its blocks move), as when the fit's crop or pad
+  shifts the image off the 8×8 grid.
 - JPEG: a JPEG file's own tables and sampling factors (`restorefw inspect` prints them), used
   exactly by the deartifacting stage; a non-JPEG file with 8×8 blocking is flagged, never guessed.
 - Noise: photons N and dropout p fitted from the pixels (noise_estimate.py); a denoising stage is
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from restorefw.errors import UserError
+from restorefw.imageio import fit_square
 from restorefw_plugins.degradations.blocking import FLAG_ABOVE, blockiness
 from restorefw_plugins.degradations.jpeg import from_pil_image, quant_table
 from restorefw_plugins.degradations.jpeg_header import JpegHeader, NotAJpeg, read_jpeg_header
@@ -127,10 +129,10 @@ def _alpha(path: Path) -> np.ndarray | None:
     return alpha if alpha.min() < 1.0 else None
 
 
-def _known(alpha: np.ndarray | None, mask: Path | None, size: tuple[int, int]) -> torch.Tensor | None:
+def _known(alpha: np.ndarray | None, mask: Path | None, size: tuple[int, int], fit: str) -> torch.Tensor | None:
     """Where the pixels are known (for the noise fit): the user's mask if given, else the alpha channel."""
     if mask is not None:
-        return torch.from_numpy(load_mask_file(mask, *size))
+        return torch.from_numpy(load_mask_file(mask, *size, fit="stretch" if fit == "refuse" else fit))
     return torch.from_numpy(alpha) if alpha is not None else None
 
 
@@ -149,10 +151,25 @@ def _as_run_sees(pixels: torch.Tensor, known: torch.Tensor | None,
     return small, known
 
 
+def _fitted(pixels: torch.Tensor, alpha: np.ndarray | None, fit: str, path: Path):
+    """The pixels and alpha as the run squares them (`inputs.fit`), and the original's offset in them."""
+    height, width = pixels.shape[-2:]
+    if height == width or fit in ("stretch", "refuse"):
+        return pixels, alpha, (0, 0)
+    square, _ = fit_square(pixels, fit, path)
+    if alpha is not None:
+        alpha = fit_square(torch.from_numpy(alpha)[None], fit, path)[0][0].numpy()
+    side = square.shape[-1]
+    offset = ((height - side) // 2, (width - side) // 2) if fit == "crop" else ((side - height) // 2,
+                                                                              (side - width) // 2)
+    return square, alpha, offset
+
+
 def inspect_file(path: str | Path, resolution: tuple[int, int], channels: int = 3,
-                 mask: Path | None = None) -> Inspection:
+                 mask: Path | None = None, fit: str = "crop") -> Inspection:
     """Everything auto reads from the file at `path` for a generator of `resolution` and `channels`;
-    `mask` is the user's mask for it (white = known), which also keeps the holes out of the noise fit."""
+    `mask` is the user's mask for it (white = known), which also keeps the holes out of the noise fit;
+    `fit` is how the run makes a non-square file square (`inputs.fit`)."""
     path = Path(path)
     try:
         with Image.open(path) as img:
@@ -166,17 +183,26 @@ def inspect_file(path: str | Path, resolution: tuple[int, int], channels: int = 
     found: dict[str, Any] = {}
     stages: list[tuple[str, dict[str, Any]]] = []
     notes: list[str] = []
+    pixels, alpha, offset = _fitted(pixels, alpha, fit, path)
+    if pixels.shape[-2:] != (height, width):
+        notes.append(f"{width}×{height} made square by inputs.fit ({fit}): measured as {pixels.shape[-1]}² ")
+        height, width = pixels.shape[-2:]
     upsampling, found["scale"] = scale_stage(height, width, resolution)
     if upsampling is not None:
         stages.append(("upsampling", upsampling))
     shrunk = found["scale"].get("shrunk_by_run")
-    noise = estimate_noise(*_as_run_sees(pixels, _known(alpha, mask, (height, width)), shrunk))
+    noise = estimate_noise(*_as_run_sees(pixels, _known(alpha, mask, (height, width), fit), shrunk))
     found["noise"] = noise.as_dict()
     if noise.drop >= MIN_DROP or noise.sigma_half >= NOISE_SIGMA:
         stages.append(("denoising", {"photons": round(noise.photons, 2), "drop": round(noise.drop, 4)}))
     if header is not None:
         deartifacting, found["jpeg"] = jpeg_stage(header, channels)
-        if deartifacting is not None and shrunk:
+        mcu = (8 * max(v for _, v in header.sampling), 8 * max(h for h, _ in header.sampling))
+        if deartifacting is not None and (offset[0] % mcu[0] or offset[1] % mcu[1]):
+            notes.append(f"JPEG tables read, but inputs.fit ({fit}) shifts the image by {list(offset)} pixels, off "
+                         "its 8×8 block grid: no deartifacting stage (crop the photo square at a multiple of "
+                         f"{max(mcu)} pixels, or use inputs.fit: stretch)")
+        elif deartifacting is not None and shrunk:
             notes.append(f"JPEG tables read, but the run shrinks this {height}×{width} image to {shrunk[0]}×"
                          f"{shrunk[1]}, which moves the 8×8 blocks off their grid: no deartifacting stage (crop "
                          "or resize the photo to the generator's size first)")
@@ -192,10 +218,11 @@ def inspect_file(path: str | Path, resolution: tuple[int, int], channels: int = 
                          "no deartifacting stage (add one in the recipe if you know the quality)")
     if mask is not None:
         found["holes"] = {"source": "user mask", "file": str(mask)}
-        stages.append(("inpainting", {"mask": str(mask)}))
+        stages.append(("inpainting", {"mask": str(mask), "mask_fit": "stretch" if fit == "refuse" else fit}))
     elif alpha is not None:
         found["holes"] = {"source": "alpha", "hole_fraction": round(float((alpha < 0.5).mean()), 4)}
-        stages.append(("inpainting", {"mask": str(path), "mask_channel": "alpha"}))
+        stages.append(("inpainting", {"mask": str(path), "mask_channel": "alpha",
+                                      "mask_fit": "stretch" if fit == "refuse" else fit}))
     if noise.pairs < MIN_PAIRS:
         found["noise"]["note"] = f"too few usable pixels ({noise.pairs}) to estimate noise"
     return Inspection(str(path), (height, width), stages, found, notes)

@@ -10,9 +10,11 @@ import math
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, UnidentifiedImageError
 
 from restorefw.errors import UserError
+from restorefw.imageio import fit_square
 
 
 def _outer_third(rng: np.random.Generator, length: int) -> int:
@@ -72,16 +74,21 @@ def stroke_mask(height: int, width: int, strokes: int, rng: np.random.Generator,
     return np.clip(1.0 - soft, 0.0, 1.0).astype(np.float32)
 
 
-def load_mask_file(path: str | Path, height: int, width: int, channel: str = "grey") -> np.ndarray:
+def load_mask_file(path: str | Path, height: int, width: int, channel: str = "grey",
+                   fit: str = "stretch") -> np.ndarray:
     """A user mask image (white = known; or opaque = known with `channel="alpha"`) as a [H,W] float32
-    mask, bilinearly resized to H×W if needed."""
+    mask: made square first by `fit` (crop or pad, as `inputs.fit` does to the image; stretch: not),
+    then bilinearly resized to H×W if needed."""
     path = Path(path)
     try:
         with Image.open(path) as img:
             img = img.convert("RGBA").getchannel("A") if channel == "alpha" else img.convert("L")
+            if fit in ("crop", "pad") and img.width != img.height:
+                square, _ = fit_square(torch.from_numpy(np.asarray(img, dtype=np.float32))[None], fit, path)
+                img = Image.fromarray(square[0].numpy(), mode="F")
             if img.size != (width, height):
                 img = img.resize((width, height), Image.Resampling.BILINEAR)
-            array = np.asarray(img, dtype=np.float32) / 255.0
+            array = np.asarray(img, dtype=np.float32).clip(0, 255) / 255.0
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise UserError(f"{path}: cannot read this inpainting mask ({exc}). Give a PNG/JPEG image, "
                         "white where the image is known and black in the holes.") from None
