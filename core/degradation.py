@@ -35,7 +35,8 @@ class DegradationOperator(torch.nn.Module):
     - `output_size(H, W)` and `output_channels(C)` default to the identity.
 
     The engine checks once, before the first step, that the targets and f̂'s output have the shape
-    these methods announce and that targets lie in [0, 1].
+    these methods announce and that targets lie in [0, 1] (within 1e-3, then clamped: a filter's
+    rounding is not an error).
     """
 
     mask: torch.Tensor | None = None
@@ -107,14 +108,19 @@ class Degradation(Component):
         return self.name
 
 
+RANGE_TOLERANCE = 1e-3  # rounding in a filter's weights may leave a target a hair outside [0, 1]
+
+
 def check_output(y: object, expected: tuple[int, ...], who: str, what: str, in_unit_range: bool = False) -> None:
-    """Raise PluginError unless `y` is a floating tensor of shape `expected` (and in [0, 1] if asked)."""
+    """Raise PluginError unless `y` is a floating tensor of shape `expected` (and in [0, 1], within
+    RANGE_TOLERANCE, if asked)."""
     if not isinstance(y, torch.Tensor) or tuple(y.shape) != tuple(expected):
         got = list(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
         raise PluginError(f"{who}: {what} returned {got}, but the degradation announces {list(expected)} "
                           "(output_size and output_channels of its operator). Fix the plugin so that both agree.")
     if not y.dtype.is_floating_point:
         raise PluginError(f"{who}: {what} returned {y.dtype} values; it must return floating point images in [0, 1].")
-    if in_unit_range and y.numel() and (y.min() < 0 or y.max() > 1 or not torch.isfinite(y).all()):
+    low, high = -RANGE_TOLERANCE, 1 + RANGE_TOLERANCE
+    if in_unit_range and y.numel() and (y.min() < low or y.max() > high or not torch.isfinite(y).all()):
         raise PluginError(f"{who}: {what} returned values in [{y.min().item():.3g}, {y.max().item():.3g}]; "
                           "targets must lie in [0, 1] (clamp them).")

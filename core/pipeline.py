@@ -99,7 +99,7 @@ class Pipeline:
             with torch.no_grad():
                 target = operator.true(clean.to(self.device)).cpu()
             check_output(target, expected, self.degradation_label, "the true operator", in_unit_range=True)
-            return target, clean, operator, engine_operator
+            return target.clamp(0, 1), clean, operator, engine_operator
         target = torch.stack([resize(self.read(item.path, expected[1])[0], size, antialias=True) for item in items])
         if any(item.mask is not None for item in items):
             masks = torch.stack([(resize(self.read(item.mask, 1)[0], size, antialias=True).round()

@@ -64,7 +64,7 @@ def check_component(kind: str, cls: Any, plugin: str) -> None:
         raise PluginError(f"plugin {plugin!r}: the {kind} {name!r} has `Params` = {params!r}; it must be a pydantic "
                           "model (subclass restorefw.component.Params).")
     groups = getattr(cls, "groups", ())
-    if not isinstance(groups, tuple) or not all(isinstance(g, str) and g for g in groups):
+    if not isinstance(groups, (tuple, list)) or not all(isinstance(g, str) and g for g in groups):
         raise PluginError(f"plugin {plugin!r}: the {kind} {name!r} declares groups {groups!r}; declare a tuple of names.")
     if kind == "degradation":
         _check_vocabulary(cls, plugin)
@@ -74,7 +74,8 @@ def _check_vocabulary(cls: type[Degradation], plugin: str) -> None:
     """A degradation's declared levels and letter are well-formed."""
     where = f"plugin {plugin!r}: the degradation {cls.name!r}"
     levels = cls.levels
-    if not isinstance(levels, tuple) or not all(isinstance(v, str) and v for v in levels) or len(set(levels)) != len(levels):
+    if not isinstance(levels, (tuple, list)) or not all(isinstance(v, str) and v for v in levels) \
+            or len(set(levels)) != len(levels):
         raise PluginError(f"{where} declares levels {levels!r}; declare a tuple of distinct names, weakest first.")
     if levels and "level" not in cls.Params.model_fields:
         raise PluginError(f"{where} declares levels but its Params has no `level` field to receive one.")

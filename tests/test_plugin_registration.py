@@ -188,3 +188,15 @@ def test_defaults_come_from_groups_not_names(install_dist):
     assert [m.type for m in recipe.metrics] == registry.group("metric", "default")
     assert "mean-value" in registry.group("metric", "default") and len(registry.group("metric", "default")) == 3
     assert recipe.schedule.phases[0].optimizer.type == registry.group("optimizer", "default")[0]
+
+
+def test_targets_are_checked_against_the_announced_shape_and_range():
+    import torch
+
+    from restorefw.degradation import check_output
+
+    check_output(torch.full((1, 3, 4, 4), 1.0005), (1, 3, 4, 4), "degradation 'x'", "true", in_unit_range=True)
+    with pytest.raises(PluginError, match="degradation 'x'.*values in"):
+        check_output(torch.full((1, 3, 4, 4), 1.01), (1, 3, 4, 4), "degradation 'x'", "true", in_unit_range=True)
+    with pytest.raises(PluginError, match=r"returned \[1, 1, 4, 4\].*announces \[1, 3, 4, 4\]"):
+        check_output(torch.zeros(1, 1, 4, 4), (1, 3, 4, 4), "degradation 'x'", "true")

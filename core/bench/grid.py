@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from restorefw.bench.tasks import Task, Vocabulary
 from restorefw.errors import RecipeError
@@ -18,6 +18,17 @@ LAYOUTS: tuple[str, ...] = ("levels", "combinations", "ablation")
 # Without a `metrics:` list the grid measures the metrics in group "paper"; each layout shows the
 # members of group "paper-<layout>" among them.
 PAPER = "paper"
+
+
+def _declared_level(value: str, info: ValidationInfo) -> str:
+    """A level some installed degradation declares (the registry's levels come in the validation context)."""
+    known = (info.context or {}).get("levels")
+    if known is not None and value not in known:
+        raise ValueError(f"no installed degradation has the level {value!r} (levels: {', '.join(known) or 'none'})")
+    return value
+
+
+Level = Annotated[str, AfterValidator(_declared_level)]
 SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-")
 
 
@@ -54,7 +65,7 @@ class TableSpec(Strict):
 
     layout: Literal["levels", "combinations", "ablation"]
     metrics: list[str] | None = None
-    level: str | None = None
+    level: Level | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -68,7 +79,7 @@ class Grid(Strict):
     name: str | None = None
     recipes: list[str] = Field(min_length=1)
     tasks: list[str] = Field(min_length=1)
-    levels: list[str] | None = Field(None, min_length=1, description="default: every level the single tasks declare")
+    levels: list[Level] | None = Field(None, min_length=1, description="default: every level the single tasks declare")
     combination_level: str | None = Field(
         None, description="the level of every stage of a combination; default: the level its stages use by default")
     images: GridImages
@@ -210,14 +221,15 @@ def _parse_grid(data: Any, path: Path, registry: Registry | None) -> tuple[Grid,
     if not isinstance(data, dict):
         raise RecipeError(f"a grid is a YAML mapping, got {type(data).__name__}.",
                           suggestion="See docs/benchmarks.md for the grid format.")
-    try:
-        grid = Grid.model_validate(data)
-    except ValidationError as exc:
-        raise describe_validation_error(exc, model=Grid, what="grid") from None
     if registry is None:
         from restorefw.plugins import load_plugins
 
         registry = load_plugins().registry
+    levels = list(dict.fromkeys(level for cls in registry.classes("degradation") for level in cls.levels))
+    try:
+        grid = Grid.model_validate(data, context={"levels": levels})
+    except ValidationError as exc:
+        raise describe_validation_error(exc, model=Grid, what="grid") from None
     grid.bind(registry)
     recipes = [BenchRecipe(*_load_recipe(entry, path.parent, registry, i)) for i, entry in enumerate(grid.recipes)]
     seen: dict[str, int] = {}

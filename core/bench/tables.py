@@ -130,7 +130,7 @@ def build_tables(results: dict[str, Any], grid, recipes: Sequence[str]) -> list[
                     table.sections.append(Section(f"{size} degradations", rows))
         else:
             table = Table("ablation", TITLES["ablation"].format(level=spec.level), metrics, [])
-            for task in grid.single_tasks:
+            for task in [t for t in grid.single_tasks if spec.level in grid.levels_of(t)]:
                 rows = [Row(r, task, spec.level, [r] * len(metrics),
                             [Cell(value(r, task, spec.level, m)) for m in metrics]) for r in recipes]
                 for k, m in enumerate(metrics):
