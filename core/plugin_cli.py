@@ -42,6 +42,7 @@ def _targets(target: str, plugins: Any) -> list[tuple[str, str, Entry]]:
 def check(target: str, params_json: str, image_size: int | None) -> None:
     """Run a plugin's components (or one component) through restorefw.testing's conformance checks.
 
+    TARGET is a plugin (its entry-point or distribution name), a component name, or PLUGIN:NAME.
     Exit 0 when every component conforms (or could not be exercised: missing weights, required
     parameters), 1 when one breaks a rule (the rule and its docs section are named), 2 on bad usage."""
     from restorefw.testing import CHECKS, ConformanceError
