@@ -51,6 +51,8 @@ def test_check_names_the_broken_rule_and_exits_1(install_dist, cli):
 def test_check_a_single_component_with_params(cli):
     code, out, _ = cli("check", "gradient", "--params", json.dumps({"operator": "sobel"}), "--image-size", "32")
     assert code == 0 and "ok       loss 'gradient' (iqa)" in out
+    code, out, _ = cli("check", "iqa:ssim", "--image-size", "32")
+    assert code == 0 and out.count("ok ") == 2 and "loss 'ssim'" in out and "metric 'ssim'" in out
     code, out, _ = cli("check", "stylegan2-ada")
     assert code == 0 and "skipped  generator 'stylegan2-ada'" in out and "--params" in out
 
