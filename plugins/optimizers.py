@@ -1,4 +1,4 @@
-"""Built-in optimisers: RUSIR's normalised gradient descent and Adam with an optional schedule."""
+"""Built-in optimisers: RUSIR's normalised gradient descent and Adam with a warm-up and an optional schedule."""
 
 from __future__ import annotations
 
@@ -45,13 +45,16 @@ class AdamParams(Params):
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = Field(1e-8, gt=0)
     schedule: Literal["constant", "cosine", "ramp"] = "constant"
-    warmup: float = Field(0.0, ge=0, le=1, description="Fraction of steps with a linear warm-up.")
+    warmup: float = Field(0.1, ge=0, le=1, description=(
+        "Fraction of the phase's steps with a linear learning-rate warm-up from 0. Adam's first steps move "
+        "every coordinate by about lr whatever the gradient, which throws a fitted latent off at the start "
+        "of a phase; 0 gives torch's plain Adam."))
     rampdown: float = Field(0.25, ge=0, le=1, description="Fraction of steps with a cosine ramp-down ('ramp').")
 
 
 class Adam(Optimizer):
     name = "adam"
-    description = "Adam, with an optional warm-up and cosine or ramp-down learning-rate schedule."
+    description = "Adam with a per-phase warm-up (10% of the steps by default) and an optional cosine or ramp-down schedule."
     Params = AdamParams
 
     def build(self, latent, lr, steps):
