@@ -1,0 +1,107 @@
+"""How many CPU threads torch uses: the user's number, or a share of the machine that other work leaves free.
+
+torch starts one thread per core. When any other process keeps a core busy, its threads wait for the
+descheduled one at every parallel region, and a step gets many times slower. `threads: auto` (the
+default) therefore takes the usable cores, minus those other processes kept busy over the last
+minute when this process starts, divided evenly among the restorefw processes running on the
+machine (each registers itself in a per-user folder), and re-applies that share before every batch
+as processes come and go. `OMP_NUM_THREADS` (torchrun sets 1 per process) replaces the share, and
+an explicit `threads: N` or `--threads N` wins over both.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+_registered: Path | None = None
+_start_share: int | None = None
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS reports it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def busy_cores() -> int:
+    """Cores other processes kept busy over the last minute (the 1-minute load average, rounded)."""
+    try:
+        return round(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return 0
+
+
+def peers_folder() -> Path:
+    return Path(tempfile.gettempdir()) / f"restorefw-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / "active"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def running_peers() -> int:
+    """restorefw processes registered on this machine and still alive (this one included once registered)."""
+    folder = peers_folder()
+    count = 0
+    for entry in folder.glob("*") if folder.is_dir() else []:
+        if entry.name.isdigit() and _alive(int(entry.name)):
+            count += 1
+        else:
+            entry.unlink(missing_ok=True)
+    return max(count, 1)
+
+
+def register() -> None:
+    """Announce this process to the other restorefw processes of the machine until it exits."""
+    global _registered
+    if _registered is not None:
+        return
+    folder = peers_folder()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _registered = folder / str(os.getpid())
+        _registered.touch()
+    except OSError:
+        _registered = None
+        return
+    atexit.register(_registered.unlink, missing_ok=True)
+
+
+def auto_threads() -> int:
+    """This process's share: free cores at its start, divided among the running restorefw processes."""
+    global _start_share
+    cores = usable_cores()
+    if _start_share is None:
+        _start_share = max(1, cores - busy_cores())
+    return max(1, min(_start_share, cores // running_peers()))
+
+
+def resolve(choice: int | str | None) -> int:
+    """The thread count for `choice`: a number, or "auto"/None (OMP_NUM_THREADS when set, else the share)."""
+    if isinstance(choice, int):
+        return choice
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    register()
+    return auto_threads()
+
+
+def apply(choice: int | str | None) -> int:
+    """Set torch's intra-op thread count for `choice`; returns it."""
+    threads = resolve(choice)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
