@@ -11,7 +11,7 @@ import torch
 from restorefw.composition import build_degradation
 from restorefw.degradation import Degradation
 from restorefw.engine import PhasePlan, Restorer, WeightedLoss
-from restorefw.evaluation import MetricSlot, build_metrics
+from restorefw.evaluation import RANDOM_BACKBONE, RANDOM_BACKBONE_FOOTNOTE, MetricSlot, build_metrics
 from restorefw.recipe_defaults import fill_defaults
 from restorefw.generator import GeneratorNetwork, check_network
 from restorefw.recipe import ComponentSpec, LossSpec, Recipe, Schedule
@@ -88,4 +88,6 @@ def build(recipe: Recipe, registry: Registry, device: torch.device, generators: 
                         ensemble=recipe.schedule.ensemble, precision=recipe.precision)
     metrics = build_metrics(recipe.metrics, registry, device)
     notes = [RANDOM_BACKBONE_NOTE] if any(getattr(t.loss, "uses_random_backbone", False) for t in losses) else []
+    notes += [f"metric {slot.name} is {RANDOM_BACKBONE_FOOTNOTE}; its values are marked ({RANDOM_BACKBONE})"
+              for slot in metrics if slot.random_backbone]
     return Built(G, degradation, restorer, metrics, device, notes)

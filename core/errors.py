@@ -76,6 +76,11 @@ class WorkError(RestoreError):
     exit_code = 1
 
 
+class CannotMeasure(RestoreError):
+    """A metric cannot measure these images (e.g. smaller than its network allows): the score is n/a
+    with this message as the reason, and the run goes on."""
+
+
 class MissingWeightsError(UserError):
     """Pretrained weights are not on disk; the message names the file, its size, sha256 and where to put it."""
 

@@ -19,7 +19,8 @@ import yaml
 from restorefw.cli_context import get_plugins
 from restorefw.device import resolve_device
 from restorefw.errors import UserError, WorkError
-from restorefw.evaluation import MetricSlot, build_metrics, paired_scores, set_scores
+from restorefw.evaluation import (RANDOM_BACKBONE, RANDOM_BACKBONE_FOOTNOTE, MetricSlot, build_metrics,
+                                  metric_caption, paired_scores, set_scores)
 from restorefw.generate import generator_spec, load_network, truncate
 from restorefw.imageio import atomic_write_json, list_images, read_image
 from restorefw.plugins import PluginSet
@@ -120,7 +121,9 @@ def _metric_report(slots: Sequence[MetricSlot], per_image: dict[str, dict[str, f
     out = {}
     for slot in slots:
         lower = bool(registry.get("metric", slot.name).lower_is_better)
-        entry: dict[str, Any] = {"lower_is_better": lower, "value": None, "unavailable": slot.unavailable}
+        entry: dict[str, Any] = {"lower_is_better": lower, "value": None, "unavailable": slot.unavailable,
+                                 "random_backbone": slot.random_backbone,
+                                 "not_measured": slot.not_measured.get("images")}
         if slot.name in set_values:
             entry["value"] = set_values[slot.name]
             details = getattr(slot.metric, "details", None)
@@ -190,14 +193,19 @@ def print_report(report: dict[str, Any]) -> None:
     for name, info in report["metrics"].items():
         arrow = {True: " ↓", False: " ↑"}.get(info["lower_is_better"], "")
         value = info["value"]
-        shown = "unavailable" if value is None else f"{value:.4f}" if math.isfinite(value) else str(value)
+        shown = ("n/a" if info.get("not_measured") else "unavailable") if value is None else \
+            f"{value:.4f}" if math.isfinite(value) else str(value)
         if info.get("details", {}).get("std") is not None:
             shown += f" ± {info['details']['std']:.4f}"
-        table.add_row(name + arrow, shown)
+        table.add_row(metric_caption(name, info) + arrow, shown)
     console.print(table)
     for name, info in report["metrics"].items():
         if info["unavailable"]:
             console.print(f"[yellow]{name} unavailable:[/yellow] {info['unavailable']}", soft_wrap=True)
+        if info.get("not_measured"):
+            console.print(f"[yellow]{name} n/a:[/yellow] {info['not_measured']}", soft_wrap=True)
+        if info.get("random_backbone"):
+            console.print(f"[yellow]{name} ({RANDOM_BACKBONE}):[/yellow] {RANDOM_BACKBONE_FOOTNOTE}.", soft_wrap=True)
     unmatched = report.get("unmatched", {})
     for side, label in (("pred_only", "predictions without ground truth"), ("gt_only", "ground truths without prediction")):
         if unmatched.get(side):
@@ -234,7 +242,8 @@ def evaluate_command(plugins: PluginSet, *, pred, gt, generator, generator_type,
     print_report(report)
     print(f"report written to {out}", file=sys.stderr)
     if all(info["value"] is None for info in report["metrics"].values()):
-        reasons = "; ".join(f"{n}: {i['unavailable'] or 'no value'}" for n, i in report["metrics"].items())
+        reasons = "; ".join(f"{n}: {i['unavailable'] or i.get('not_measured') or 'no value'}"
+                            for n, i in report["metrics"].items())
         raise WorkError(f"no metric could be computed ({reasons}).")
     return report
 

@@ -1,13 +1,14 @@
-"""Metrics on restored images: paired per image, set metrics over a run; missing weights are reported, not fatal."""
+"""Metrics on restored images: paired per image, set metrics over a run; missing weights and inputs a metric
+cannot measure are reported (n/a with the reason), never fatal."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 import torch
 
-from restorefw.errors import MissingWeightsError
+from restorefw.errors import CannotMeasure, MissingWeightsError
 from restorefw.metric import Metric
 from restorefw.recipe import ComponentSpec
 from restorefw.registry import Registry
@@ -15,15 +16,40 @@ from restorefw.registry import Registry
 
 @dataclass
 class MetricSlot:
-    """A metric built from the recipe, or the reason it cannot run here."""
+    """A metric built from the recipe, or the reason it cannot run here; `not_measured` maps what it was
+    asked to score (e.g. "fidelity") to why it could not measure those images."""
 
     name: str
     metric: Metric | None
     unavailable: str | None = None
+    not_measured: dict[str, str] = field(default_factory=dict)
 
     @property
     def lower_is_better(self) -> bool | None:
         return None if self.metric is None else type(self.metric).lower_is_better
+
+    @property
+    def random_backbone(self) -> bool:
+        """Scores of a seeded random network (`backbone: random`): not comparable with published values."""
+        return bool(getattr(self.metric, "uses_random_backbone", False))
+
+
+RANDOM_BACKBONE = "random backbone"
+RANDOM_BACKBONE_FOOTNOTE = ("computed with a seeded RANDOM backbone (`backbone: random`), not the pretrained "
+                            "network: not comparable with published values")
+
+
+def metric_caption(name: str, info: dict[str, Any]) -> str:
+    """`name`, marked "(random backbone)" when its results entry says so."""
+    return f"{name} ({RANDOM_BACKBONE})" if info.get("random_backbone") else name
+
+
+def metric_entry(slot: MetricSlot, lower_is_better: bool | None,
+                 not_measured: dict[str, str] | None = None) -> dict[str, Any]:
+    """A metric's entry in results.json: direction, why unavailable, whether its backbone is random, and
+    per group (restored/baseline/fidelity) why it could not measure those images (n/a)."""
+    return {"lower_is_better": lower_is_better, "unavailable": slot.unavailable,
+            "random_backbone": slot.random_backbone, "not_measured": dict(not_measured or {})}
 
 
 def build_metrics(specs: Sequence[ComponentSpec], registry: Registry, device: torch.device) -> list[MetricSlot]:
@@ -39,9 +65,11 @@ def build_metrics(specs: Sequence[ComponentSpec], registry: Registry, device: to
     return slots
 
 
-def paired_scores(slots: Sequence[MetricSlot], pred: torch.Tensor, ref: torch.Tensor) -> dict[str, list[float] | None]:
-    """Per-image scores of every available paired metric; a metric whose weights are missing
-    becomes unavailable (its slot records why) and the others go on."""
+def paired_scores(slots: Sequence[MetricSlot], pred: torch.Tensor, ref: torch.Tensor,
+                  what: str = "images") -> dict[str, list[float] | None]:
+    """Per-image scores of every available paired metric. A metric whose weights are missing becomes
+    unavailable (its slot records why); one that cannot measure these images (too small for its network,
+    or failing on them) scores None (n/a) and its slot records why under `what`. The others go on."""
     scores: dict[str, list[float] | None] = {}
     for slot in slots:
         if slot.metric is None or slot.metric.is_set_metric:
@@ -53,6 +81,12 @@ def paired_scores(slots: Sequence[MetricSlot], pred: torch.Tensor, ref: torch.Te
             scores[slot.name] = [float(v) for v in values.flatten().cpu()]
         except MissingWeightsError as exc:
             slot.metric, slot.unavailable = None, str(exc)
+        except (CannotMeasure, RuntimeError, ValueError) as exc:
+            scores[slot.name] = None
+            if not isinstance(exc, CannotMeasure):
+                h, w = pred.shape[-2:]
+                exc = CannotMeasure(f"failed on {h}×{w} images: {(str(exc).splitlines() or [type(exc).__name__])[0]}")
+            slot.not_measured.setdefault(what, str(exc))
     return scores
 
 

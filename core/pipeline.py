@@ -42,8 +42,10 @@ class BatchResult:
     baseline: torch.Tensor  # the target bicubically upsampled to the generator's size
     mask: torch.Tensor | None
     restoration: Restoration
-    scores: dict[str, dict[str, list[float] | None]]  # group (restored/baseline/fidelity) → metric → per image
     seconds: float  # per image
+    degraded_restored: torch.Tensor  # f(restored) by the realised operator, compared with the target ("fidelity")
+    scores: dict[str, dict[str, list[float] | None]] = field(default_factory=dict)  # group → metric → per image
+    not_measured: dict[str, dict[str, str]] = field(default_factory=dict)  # group → metric → why n/a
     notes: dict[str, list[str]] = field(default_factory=dict)  # image id → what reading its file changed
 
 
@@ -112,7 +114,8 @@ class Pipeline:
     def restore(self, items: Sequence[InputImage],
                 progress: Progress | None = None) -> tuple[BatchResult | None, list[str]]:
         """Restore `items` as one batch; unreadable images are left out and reported as problems
-        (images whose optimisation failed are in the result, see `Restoration.failures`)."""
+        (images whose optimisation failed are in the result, see `Restoration.failures`). The result is
+        not scored yet: `score` it after writing the restorations, so that no metric can cost them."""
         problems: list[str] = []
         readable: list[InputImage] = []
         notes: dict[str, list[str]] = {}
@@ -135,12 +138,17 @@ class Pipeline:
             baseline = like(baseline, clean)
         with torch.no_grad():
             degraded_restored = operator(result.restored.to(self.device)).cpu().clamp(0, 1)
-        metrics = self.built.metrics
-        scores = {}
-        if clean is not None:
-            scores["restored"] = paired_scores(metrics, result.restored, clean)
-            scores["baseline"] = paired_scores(metrics, baseline, clean)
-        scores["fidelity"] = paired_scores(metrics, degraded_restored, target)
         mask = operator.mask.cpu() if operator.mask is not None else None
-        return BatchResult(list(readable), target, clean, baseline, mask, result, scores,
-                           elapsed / len(readable), notes), problems
+        return BatchResult(list(readable), target, clean, baseline, mask, result, elapsed / len(readable),
+                           degraded_restored, notes=notes), problems
+
+    def score(self, batch: BatchResult) -> None:
+        """Fill `batch.scores` (and `batch.not_measured` for metrics that cannot measure some group's images)."""
+        comparisons = {"fidelity": (batch.degraded_restored, batch.target)}
+        if batch.clean is not None:
+            comparisons = {"restored": (batch.restoration.restored, batch.clean),
+                           "baseline": (batch.baseline, batch.clean), **comparisons}
+        for group, (pred, ref) in comparisons.items():
+            batch.scores[group] = paired_scores(self.built.metrics, pred, ref, group)
+            batch.not_measured[group] = {slot.name: slot.not_measured[group] for slot in self.built.metrics
+                                         if batch.scores[group].get(slot.name, 0) is None}

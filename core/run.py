@@ -14,6 +14,7 @@ from restorefw.build import Built, Generators, build
 from restorefw.degradation import Degradation
 from restorefw.device import resolve_device
 from restorefw.errors import RecipeError, RestoreError, UserError, WorkError
+from restorefw.evaluation import metric_entry
 from restorefw.imageio import atomic_write_json, make_folder
 from restorefw.inputs import InputImage, resolve_inputs
 from restorefw.per_input import batches, resolve_per_input
@@ -22,7 +23,7 @@ from restorefw.plugins import PluginSet
 from restorefw.progress import Progress
 from restorefw.recipe import Recipe
 from restorefw.run_summary import print_summary, print_task_summary
-from restorefw.runfolder import RunFolder, means, paired_values
+from restorefw.runfolder import RunFolder, means, not_measured, paired_values
 
 
 
@@ -131,7 +132,7 @@ class RecipeRun:
                     batch, unreadable = pipeline.restore(chunk, progress)
                     problems += unreadable
                     if batch is not None:
-                        problems += self.folder.write_batch(batch, self.recipe.outputs.grid)
+                        problems += self.folder.write_batch(batch, self.recipe.outputs.grid, pipeline.score)
                         self.say_notes(batch.notes)
                 except UserError:
                     raise
@@ -158,6 +159,7 @@ class RecipeRun:
     def summarise(self, ids: Sequence[str], built: Built) -> dict[str, Any]:
         """`results.json`: the means of the finished images' scores, set metrics, per-image scores."""
         records = self.folder.records(ids)
+        reasons = not_measured(records)
         set_metrics = {}
         if self.recipe.inputs.mode == "benchmark" and records:
             set_metrics = self.folder.set_scores(records, built.metrics, built.generator.img_channels)
@@ -165,7 +167,7 @@ class RecipeRun:
             "recipe": self.recipe.name or (self.recipe_path.stem if self.recipe_path else None),
             "mode": self.recipe.inputs.mode,
             "images": len(records),
-            "metrics": {slot.name: {"lower_is_better": slot.lower_is_better, "unavailable": slot.unavailable}
+            "metrics": {slot.name: metric_entry(slot, slot.lower_is_better, reasons.get(slot.name))
                         for slot in built.metrics},
             "mean": means(paired_values(records)),
             "set": set_metrics,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from restorefw.errors import UserError
 from restorefw.evaluation import MetricSlot, set_scores
@@ -44,6 +44,16 @@ def paired_values(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, list
                 if value is not None:
                     values.setdefault(group, {}).setdefault(name, []).append(value)
     return values
+
+
+def not_measured(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Metric → group → why it could not measure that group's images, over done-records (first reason kept)."""
+    reasons: dict[str, dict[str, str]] = {}
+    for record in records:
+        for group, by_name in record.get("not_measured", {}).items():
+            for name, reason in by_name.items():
+                reasons.setdefault(name, {}).setdefault(group, reason)
+    return reasons
 
 
 def means(values: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
@@ -104,19 +114,24 @@ class RunFolder:
                 "the recipe changed since these outputs were made, and resuming would mix their results with this "
                 "recipe's. Rerun with --force to redo them, or write to a new output folder.")
 
-    def write_batch(self, batch: BatchResult, grid: bool, skip: frozenset[str] | set[str] = frozenset()) -> list[str]:
-        """Write every image of `batch` not in `skip` (done-record last); the images whose optimisation failed."""
+    def write_batch(self, batch: BatchResult, grid: bool, score: Callable[[BatchResult], None],
+                    skip: frozenset[str] | set[str] = frozenset()) -> list[str]:
+        """Write every image of `batch` not in `skip`: its restoration and other outputs first, then `score`
+        the batch, then the done-records last; returns the images whose optimisation failed."""
+        written = [i for i, item in enumerate(batch.items) if item.image_id not in skip]
+        for i in written:
+            self.write_outputs(batch, i, grid)
+        score(batch)
         problems = []
-        for i, item in enumerate(batch.items):
-            if item.image_id in skip:
-                continue
-            self.write_image(batch, i, grid)
+        for i in written:
+            self.write_record(batch, i)
             failure = batch.restoration.failures.get(i)
             if failure is not None:
-                problems.append(f"{item.image_id}: {failure}")
+                problems.append(f"{batch.items[i].image_id}: {failure}")
         return problems
 
-    def write_image(self, batch: BatchResult, i: int, grid: bool) -> None:
+    def write_outputs(self, batch: BatchResult, i: int, grid: bool) -> None:
+        """Image `i`'s restoration, target, baseline, truth, mask, grid, loss log and styles."""
         item, result = batch.items[i], batch.restoration
         folder = self.image_dir(item.image_id)
         write_png(folder / "restored.png", result.restored[i])
@@ -136,6 +151,10 @@ class RunFolder:
             write_grid(folder / "grid.png", panels, result.restored.shape[-1])
         atomic_write_json(folder / "log.json", result.log[i])
         atomic_torch_save(folder / "styles.pt", result.styles[i:i + 1].clone())
+
+    def write_record(self, batch: BatchResult, i: int) -> None:
+        """Image `i`'s done-record: its scores (None = n/a, with the reason under `not_measured`)."""
+        item, result = batch.items[i], batch.restoration
         record = {
             "image": item.image_id, "file": str(item.path), "seconds": round(batch.seconds, 3),
             "failed": result.failures.get(i), "notes": batch.notes.get(item.image_id, []),
@@ -143,6 +162,9 @@ class RunFolder:
             "metrics": {group: {name: values[i] if values is not None else None for name, values in by_metric.items()}
                         for group, by_metric in batch.scores.items()},
         }
+        not_measured = {group: reasons for group, reasons in batch.not_measured.items() if reasons}
+        if not_measured:
+            record["not_measured"] = not_measured
         atomic_write_json(self.image_dir(item.image_id) / DONE, record)
 
     def set_scores(self, records: Sequence[dict[str, Any]], slots: Sequence[MetricSlot],

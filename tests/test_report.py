@@ -191,7 +191,7 @@ def test_bench_report_holds_the_tables_values_and_best_marks_and_links_to_the_st
     rows = (bench_dir / "tables.csv").read_text().splitlines()[1:]
     assert len(page.cells) == len(rows) > 0
     for cell, row in zip(page.cells, rows):
-        _, task, level, recipe, metric, _, best = row.split(",")
+        _, task, level, recipe, metric, _, best = row.split(",")[:7]
         assert float(cell["data-value"]) == values[(recipe, task, level, metric)]
         assert (cell.get("class") == "best") == (best == "1")
     assert {"strip-denoising-XS", "strip-NP-M"} <= page.ids
@@ -316,7 +316,7 @@ def test_bench_report_in_a_browser(browser, bench_dir, tmp_path):
     values = {(c["recipe"], c["task"], c["level"], m): v for c in results["cells"] for m, v in c["values"].items()}
     expected = []
     for row in rows:
-        _, task, level, recipe, metric, _, best = row.split(",")
+        _, task, level, recipe, metric, _, best = row.split(",")[:7]
         expected.append([repr(values[(recipe, task, level, metric)]), best == "1"])
     assert shown == expected
     browser.evaluate("document.querySelector('table.bench-table td a').click()")

@@ -169,7 +169,7 @@ class Bench:
         try:
             result, problems = run.pipeline.restore(batch.images, progress)
             if result is not None:
-                problems += run.folder.write_batch(result, run.recipe.outputs.grid, skip=finished)
+                problems += run.folder.write_batch(result, run.recipe.outputs.grid, run.pipeline.score, finished)
         except UserError:
             raise
         except RestoreError as exc:

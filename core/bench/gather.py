@@ -15,10 +15,10 @@ from restorefw.bench.plan import Cell
 from restorefw.bench.tables import write_tables
 from restorefw.device import resolve_device
 from restorefw.errors import RestoreError
-from restorefw.evaluation import MetricSlot, build_metrics
+from restorefw.evaluation import MetricSlot, build_metrics, metric_entry
 from restorefw.imageio import atomic_write_json
 from restorefw.registry import Registry
-from restorefw.runfolder import RunFolder, means, paired_values
+from restorefw.runfolder import RunFolder, means, not_measured, paired_values
 
 LOCK = ".gather.lock"
 
@@ -68,8 +68,14 @@ def gather(out: Path, grid: Grid, grid_name: str, labels: Sequence[str], image_i
     for cell in cells:
         seeds.setdefault((cell.recipe, cell.task, cell.level), []).append(cell)
     rows = [gather_cell(out, group, image_ids, slots) for group in seeds.values()]
-    metrics = {s.name: {"lower_is_better": s.lower_is_better if s.metric is not None else _direction(registry, s.name),
-                        "unavailable": s.unavailable, **display(registry, s.name)} for s in slots}
+    reasons: dict[str, dict[str, str]] = {}
+    for row in rows:
+        for name, by_group in row.pop("not_measured").items():
+            for group, reason in by_group.items():
+                reasons.setdefault(name, {}).setdefault(group, reason)
+    metrics = {s.name: metric_entry(s, s.lower_is_better if s.metric is not None else _direction(registry, s.name),
+                                    reasons.get(s.name)) | display(registry, s.name)
+               for s in slots}
     results = {"grid": grid_name, "recipes": list(labels), "images": len(image_ids), "seeds": grid.seeds,
                "metrics": metrics, "cells": rows}
     atomic_write_json(out / "results.json", results)
@@ -92,7 +98,8 @@ def gather_cell(out: Path, cells: Sequence[Cell], image_ids: Sequence[str], slot
     restored.update({name: sum(v) / len(v) for name, v in set_values.items()})
     first = cells[0]
     return {"recipe": first.recipe, "task": first.task, "level": first.level, "seeds": [c.seed for c in cells],
-            "values": restored, "fidelity": paired.get("fidelity", {}), "baseline": paired.get("baseline", {})}
+            "values": restored, "fidelity": paired.get("fidelity", {}), "baseline": paired.get("baseline", {}),
+            "not_measured": not_measured(records)}
 
 
 def display(registry: Registry, name: str) -> dict[str, Any]:

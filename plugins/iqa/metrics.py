@@ -13,7 +13,7 @@ import torch
 from pydantic import Field
 
 from restorefw.component import Params, RecipePath
-from restorefw.errors import UserError
+from restorefw.errors import CannotMeasure, UserError
 from restorefw.metric import Metric
 from restorefw.seeding import torch_generator
 from restorefw_plugins.iqa import inception
@@ -66,8 +66,9 @@ class LPIPSAlex(Metric):
     name: ClassVar[str] = "lpips"
     display_name: ClassVar[str] = "LPIPS"
     groups: ClassVar[tuple[str, ...]] = ("folders", "paper", "paper-levels", "paper-combinations", "paper-ablation")
-    description: ClassVar[str] = "LPIPS v0.1 with AlexNet (the lpips default), inputs [0,1] → [-1,1]"
+    description: ClassVar[str] = "LPIPS v0.1 with AlexNet (the lpips default), inputs [0,1] → [-1,1]; n/a below 31×31"
     net: ClassVar[str] = "alex"
+    min_side: ClassVar[int] = 31  # smaller images leave nothing for AlexNet's second max-pool
     Params = LPIPSMetricParams
 
     def __init__(self, params=None, **kwargs) -> None:
@@ -78,6 +79,10 @@ class LPIPSAlex(Metric):
 
     @torch.no_grad()
     def paired(self, pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        h, w = pred.shape[-2:]
+        if min(h, w) < self.min_side:
+            raise CannotMeasure(f"{self.name} needs images of at least {self.min_side}×{self.min_side} pixels "
+                                f"({self.net} network); these are {h}×{w}.")
         model = self.model.to(pred.device)
         return model(pred.float(), ref.float())
 
@@ -86,8 +91,9 @@ class LPIPSVgg(LPIPSAlex):
     name: ClassVar[str] = "lpips-vgg"
     display_name: ClassVar[str] = "LPIPS-vgg"
     groups: ClassVar[tuple[str, ...]] = ("folders", "paper", "paper-levels", "paper-combinations")
-    description: ClassVar[str] = "LPIPS v0.1 with VGG16, inputs [0,1] → [-1,1]"
+    description: ClassVar[str] = "LPIPS v0.1 with VGG16, inputs [0,1] → [-1,1]; n/a below 16×16"
     net: ClassVar[str] = "vgg"
+    min_side: ClassVar[int] = 16  # smaller images leave nothing for VGG's fourth max-pool
 
 
 class InceptionParams(Params):
