@@ -70,11 +70,11 @@ def test_a_single_problem_keeps_its_one_line_form(tmp_path):
 
 
 def test_grid_messages_say_grid_and_pair_the_misspelt_key(tmp_path):
-    path = write_grid(tmp_path, "recipes: [l1]\ntasks: [denoising]\nimagse: images\nlevels: [M, XXL]\nlimt: 2\n")
+    path = write_grid(tmp_path, "recipes: [l1]\ntasks: [denoising]\nimagse: images\nseeds: [0, one]\nlimt: 2\n")
     with pytest.raises(RecipeError) as info:
         load_grid(path, load_plugins().registry)
     text = str(info.value)
-    assert info.value.paths == ["imagse", "levels[1]", "limt"]
+    assert info.value.paths == ["imagse", "seeds[1]", "limt"]
     assert "unknown key 'imagse'. Did you mean 'images' (required, and missing)?" in text
     assert "Did you mean 'limit'?" in text
     assert re.search(r"\brecipe\b", text) is None
