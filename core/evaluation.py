@@ -23,6 +23,8 @@ class MetricSlot:
     metric: Metric | None
     unavailable: str | None = None
     not_measured: dict[str, str] = field(default_factory=dict)
+    display_name: str | None = None
+    decimals: int = 3
 
     @property
     def lower_is_better(self) -> bool | None:
@@ -46,22 +48,26 @@ def metric_caption(name: str, info: dict[str, Any]) -> str:
 
 def metric_entry(slot: MetricSlot, lower_is_better: bool | None,
                  not_measured: dict[str, str] | None = None) -> dict[str, Any]:
-    """A metric's entry in results.json: direction, why unavailable, whether its backbone is random, and
-    per group (restored/baseline/fidelity) why it could not measure those images (n/a)."""
+    """A metric's entry in results.json: direction, why unavailable, whether its backbone is random,
+    per group (restored/baseline/fidelity) why it could not measure those images (n/a), and how
+    reports show it (the class's `display_name` and `decimals`)."""
     return {"lower_is_better": lower_is_better, "unavailable": slot.unavailable,
-            "random_backbone": slot.random_backbone, "not_measured": dict(not_measured or {})}
+            "random_backbone": slot.random_backbone, "not_measured": dict(not_measured or {}),
+            "display_name": slot.display_name or slot.name, "decimals": slot.decimals}
 
 
 def build_metrics(specs: Sequence[ComponentSpec], registry: Registry, device: torch.device) -> list[MetricSlot]:
     slots = []
     for i, spec in enumerate(specs):
+        cls = registry.get("metric", spec.type, f"metrics[{i}].type")
+        shown = {"display_name": cls.display_name, "decimals": cls.decimals}
         try:
             metric = registry.create("metric", spec.type, spec.params, f"metrics[{i}]")
             if hasattr(metric, "to"):
                 metric = metric.to(device)
-            slots.append(MetricSlot(spec.type, metric))
+            slots.append(MetricSlot(spec.type, metric, **shown))
         except MissingWeightsError as exc:
-            slots.append(MetricSlot(spec.type, None, str(exc)))
+            slots.append(MetricSlot(spec.type, None, str(exc), **shown))
     return slots
 
 

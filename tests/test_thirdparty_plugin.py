@@ -67,6 +67,9 @@ def test_validate_and_run_alone_with_its_own_levels_and_wpp_count(thirdparty, cl
     assert code == 0, err
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["images"] == 2 and {"tp-mae", "psnr"} <= set(results["mean"]["restored"])
+    assert {k: results["metrics"]["tp-mae"][k] for k in ("lower_is_better", "display_name", "decimals")} == {
+        "lower_is_better": True, "display_name": "tp-mae", "decimals": 3}
+    assert results["metrics"]["psnr"]["display_name"] == "PSNR"
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["resolved"]["degradation"] == {"level": "strong", "amount": None}
 

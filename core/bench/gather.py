@@ -74,7 +74,7 @@ def gather(out: Path, grid: Grid, grid_name: str, labels: Sequence[str], image_i
             for group, reason in by_group.items():
                 reasons.setdefault(name, {}).setdefault(group, reason)
     metrics = {s.name: metric_entry(s, s.lower_is_better if s.metric is not None else _direction(registry, s.name),
-                                    reasons.get(s.name)) | display(registry, s.name)
+                                    reasons.get(s.name))
                for s in slots}
     results = {"grid": grid_name, "recipes": list(labels), "images": len(image_ids), "seeds": grid.seeds,
                "metrics": metrics, "cells": rows}
@@ -100,12 +100,6 @@ def gather_cell(out: Path, cells: Sequence[Cell], image_ids: Sequence[str], slot
     return {"recipe": first.recipe, "task": first.task, "level": first.level, "seeds": [c.seed for c in cells],
             "values": restored, "fidelity": paired.get("fidelity", {}), "baseline": paired.get("baseline", {}),
             "not_measured": not_measured(records)}
-
-
-def display(registry: Registry, name: str) -> dict[str, Any]:
-    """How tables show a metric: its `display_name` and `decimals`."""
-    cls = registry.get("metric", name)
-    return {"display_name": getattr(cls, "display_name", None) or cls.name, "decimals": getattr(cls, "decimals", 3)}
 
 
 def _direction(registry: Registry, name: str) -> bool | None:
