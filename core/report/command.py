@@ -41,8 +41,8 @@ def report_or_warn(folder: Path) -> None:
     try:
         announce_report(folder)
     except Exception as exc:  # noqa: BLE001  (the results are on disk: a failed report must not fail the run)
-        click.echo(f"warning: no report written ({type(exc).__name__}: {exc}); `restorefw report {folder}` "
-                   "makes it once the cause is fixed.", err=True)
+        click.echo(f"warning: no report written ({type(exc).__name__}: {exc}); "
+                   f"`restorefw report {os.path.normpath(folder)}` makes it once the cause is fixed.", err=True)
 
 
 @click.command()

@@ -30,6 +30,9 @@ def loss_figure(log: dict[str, list[float]]) -> bytes:
     from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
     phases, terms = split_log(log)
+    ylabel = "loss"
+    if len(terms) == 2 and terms[0] == "total":  # one loss: its curve is the total's (times its weight)
+        ylabel, terms = f"loss ({terms[1]})", ["total"]
     figure = Figure(figsize=(5.2, 2.4), dpi=100)
     figure.subplots_adjust(left=0.15, right=0.79, bottom=0.19, top=0.96)  # fixed: a layout engine costs 35 %
     axes = figure.add_subplot()
@@ -54,12 +57,12 @@ def loss_figure(log: dict[str, list[float]]) -> bytes:
         axes.yaxis.set_major_formatter(plain)
         axes.yaxis.set_minor_formatter(plain if max(values) < 20 * min(values) else NullFormatter())
     axes.set_xlabel("step", fontsize=8)
-    axes.set_ylabel("loss", fontsize=8)
+    axes.set_ylabel(ylabel, fontsize=8)
     axes.tick_params(which="both", labelsize=7)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(True, which="major", color="#e5e5e5", linewidth=0.6)
     axes.set_xlim(0, max(start - 1, 1))
-    if terms:
+    if len(terms) > 1:
         axes.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
     buffer = io.BytesIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
@@ -67,7 +70,8 @@ def loss_figure(log: dict[str, list[float]]) -> bytes:
 
 
 def write_loss_plot(log_file: Path, plot: Path, log: dict[str, list[float]]) -> None:
-    """Write `plot` from `log` unless it is already newer than `log_file` (report reruns stay quick)."""
-    if plot.is_file() and plot.stat().st_mtime_ns >= log_file.stat().st_mtime_ns:
+    """Write `plot` from `log` unless it is newer than `log_file` and than this drawing code (reruns stay quick)."""
+    made_from = max(log_file.stat().st_mtime_ns, Path(__file__).stat().st_mtime_ns)
+    if plot.is_file() and plot.stat().st_mtime_ns >= made_from:
         return
     atomic_write_bytes(plot, loss_figure(log))
