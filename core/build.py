@@ -41,15 +41,16 @@ class Generators:
 
 def build_phases(schedule: Schedule, registry: Registry) -> list[PhasePlan]:
     """The schedule's phases with their latent spaces and optimisers built (lr scaled by `lr_scale`)."""
-    return [
-        PhasePlan(
+    plans = []
+    for i, p in enumerate(schedule.phases):
+        assert p.optimizer is not None, "fill_defaults names every phase's optimizer"
+        plans.append(PhasePlan(
             name=f"{i + 1}:{p.space}",
             space=registry.create("latent_space", p.space, p.space_params, f"schedule.phases[{i}].space"),
             optimizer=registry.create("optimizer", p.optimizer.type, p.optimizer.params,
                                       f"schedule.phases[{i}].optimizer"),
-            steps=p.steps, lr=p.lr * schedule.lr_scale)
-        for i, p in enumerate(schedule.phases)
-    ]
+            steps=p.steps, lr=p.lr * schedule.lr_scale))
+    return plans
 
 
 def build_losses(specs: Sequence[LossSpec], registry: Registry, device: torch.device) -> list[WeightedLoss]:
@@ -80,6 +81,7 @@ class Built:
 def build(recipe: Recipe, registry: Registry, device: torch.device, generators: Generators) -> Built:
     """The objects of `recipe` on `device`, in recipe order (generator, degradation, phases, losses, metrics)."""
     fill_defaults(recipe, registry)
+    assert recipe.generator is not None and recipe.metrics is not None, "fill_defaults names every component"
     G = generators.get(recipe.generator, device)
     degradation = build_degradation(recipe.degradation, registry, "degradation")
     phases = build_phases(recipe.schedule, registry)

@@ -27,8 +27,9 @@ class ComposedOperator(DegradationOperator):
     def __init__(self, stages: Sequence[DegradationOperator], height: int, width: int) -> None:
         super().__init__()
         self.stages = torch.nn.ModuleList(stages)
+        self.operators: list[DegradationOperator] = list(stages)  # the same modules, typed
         self._masked = max((i for i, s in enumerate(stages) if s.mask is not None), default=None)
-        self.mask = None if self._masked is None else self.stages[self._masked].mask
+        self.mask = None if self._masked is None else self.operators[self._masked].mask
         size = self.output_size(height, width)
         if self.mask is not None and tuple(self.mask.shape[-2:]) != size:
             self.mask = F.adaptive_avg_pool2d(self.mask, size)
@@ -36,27 +37,28 @@ class ComposedOperator(DegradationOperator):
     def set_mask(self, mask: torch.Tensor) -> None:
         self.mask = mask
         if self._masked is not None:
-            stage = self.stages[self._masked]
+            stage = self.operators[self._masked]
+            assert stage.mask is not None, "the stage was chosen for its mask"
             size = tuple(stage.mask.shape[-2:])
             stage.set_mask(mask if tuple(mask.shape[-2:]) == size else F.interpolate(mask, size=size, mode="nearest"))
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
-        for stage in self.stages:
+        for stage in self.operators:
             height, width = stage.output_size(height, width)
         return height, width
 
     def output_channels(self, channels: int) -> int:
-        for stage in self.stages:
+        for stage in self.operators:
             channels = stage.output_channels(channels)
         return channels
 
     def true(self, x: torch.Tensor) -> torch.Tensor:
-        for stage in self.stages:
+        for stage in self.operators:
             x = stage.true(x)
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for stage in self.stages:
+        for stage in self.operators:
             x = stage(x)
         return x
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Sequence, cast
 
 import torch
 
@@ -161,7 +161,7 @@ class Restorer:
         samples, G = self.samples, self.G
         if samples == 1:
             return None
-        w_avg = G.mapping.w_avg.detach().float().reshape(1, -1).to(self.device)
+        w_avg = cast(torch.Tensor, G.mapping.w_avg).detach().float().reshape(1, -1).to(self.device)
         psi = self.ensemble.truncation
         zs = torch.stack([torch.randn(G.z_dim, generator=torch_generator(key.seed, key.image_id, f"ensemble/{k}"))
                           for key in keys for k in range(samples)]).to(self.device)
@@ -236,6 +236,8 @@ class Restorer:
             if keep_phases:
                 with torch.no_grad():
                     phase_images[plan.name] = self.render(styles, codes).clamp(0, 1).cpu()
+        if styles is None:
+            raise ValueError("a restoration needs at least one phase")
         with torch.no_grad():
             restored = self.final_render(styles, codes, keys)
         return Restoration(restored.cpu(), styles.cpu(), phase_images, log, failures)

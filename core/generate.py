@@ -7,7 +7,7 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 import numpy as np
@@ -127,7 +127,7 @@ def truncate(G: GeneratorNetwork, ws: torch.Tensor, psi: float, cutoff: int | No
     """Styles pulled toward `w_avg` by ψ (rows below `cutoff`, all rows without one)."""
     if psi == 1:
         return ws
-    w_avg = G.mapping.w_avg.to(ws.dtype).reshape(1, 1, -1)
+    w_avg = cast(torch.Tensor, G.mapping.w_avg).to(ws.dtype).reshape(1, 1, -1)
     rows = slice(None) if cutoff is None else slice(None, cutoff)
     ws = ws.clone()
     ws[:, rows] = w_avg.lerp(ws[:, rows], psi)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import torch
 
@@ -64,7 +64,7 @@ class Generator(Component):
         raise NotImplementedError(f"the generator {self.name!r} cannot write checkpoints")
 
 
-def check_network(G: object, who: str) -> None:
+def check_network(G: Any, who: str) -> None:
     """Check a loaded network against `GeneratorNetwork`, with one probe of mapping and synthesis;
     a violation is a PluginError naming `who` (the generator and its plugin) and the attribute."""
     def fail(problem: str) -> PluginError:
@@ -89,10 +89,10 @@ def check_network(G: object, who: str) -> None:
         if not isinstance(ws, torch.Tensor) or tuple(ws.shape) != expected:
             raise fail(f"maps z to {_shape(ws)}; mapping(z, c) must return [B, num_ws, w_dim] = {list(expected)}")
         image = G.synthesis(w_avg.float().reshape(1, 1, -1).repeat(1, G.num_ws, 1), noise_mode="const")
-    expected = (1, G.img_channels, G.img_resolution, G.img_resolution)
-    if not isinstance(image, torch.Tensor) or tuple(image.shape) != expected:
+    image_shape = (1, G.img_channels, G.img_resolution, G.img_resolution)
+    if not isinstance(image, torch.Tensor) or tuple(image.shape) != image_shape:
         raise fail(f"synthesises {_shape(image)} from W+ styles; synthesis must return [B, img_channels, "
-                   f"img_resolution, img_resolution] = {list(expected)}")
+                   f"img_resolution, img_resolution] = {list(image_shape)}")
     if not image.dtype.is_floating_point:
         raise fail(f"synthesises {image.dtype} images; they must be floating point in [-1, 1]")
 

@@ -9,7 +9,7 @@ import os
 import secrets
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -141,7 +141,7 @@ def _to_array(img: Image.Image, channels: int, notes: list[str]) -> np.ndarray:
         notes.append("CMYK converted to RGB without a colour profile")
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
         rgba = img.convert("RGBA")
-        if rgba.getchannel("A").getextrema()[0] < 255:
+        if cast("tuple[int, int]", rgba.getchannel("A").getextrema())[0] < 255:
             notes.append("transparent pixels composited on white")
         img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
     grey = img.mode in ("1", "L", "I;16")

@@ -29,7 +29,7 @@ def _mask_for(stem: str, masks: Path | None) -> Path | None:
 
 def input_files(recipe: Recipe, base: Path) -> list[Path]:
     """The image files `inputs.path` names (a folder's images, or one file); relative to `base`."""
-    path = Path(recipe.inputs.path)
+    path = Path(recipe.inputs.path or "")
     if not path.is_absolute():
         path = base / path
     if path.is_file():

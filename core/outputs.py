@@ -17,7 +17,7 @@ def grid_image(panels: list[tuple[str, torch.Tensor]], size: int) -> Image.Image
     canvas = Image.new("RGB", (len(panels) * (size + gap) - gap, size + label_h), "white")
     draw = ImageDraw.Draw(canvas)
     for i, (label, image) in enumerate(panels):
-        picture = to_pil(image).convert("RGB").resize((size, size), Image.NEAREST)
+        picture = to_pil(image).convert("RGB").resize((size, size), Image.Resampling.NEAREST)
         canvas.paste(picture, (i * (size + gap), label_h))
         draw.text((i * (size + gap) + 2, 0), label, fill="black")
     return canvas

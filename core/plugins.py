@@ -112,7 +112,7 @@ def _register(manager: HookManager, info: PluginInfo, module: Any, registry: Reg
     try:
         manager.check_pending()
         others = [p for p in manager.get_plugins() if p is not module]
-        collected: list[tuple[str, type]] = []
+        collected: list[tuple[str, Any]] = []
         for kind, hook_name in KINDS.items():
             caller = manager.subset_hook_caller(hook_name, remove_plugins=others)
             try:

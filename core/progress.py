@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
 
 
@@ -27,7 +27,7 @@ class Progress:
     def callback(self, label: str) -> Callable[[str, int, int, float], None] | None:
         if not self.enabled:
             return None
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def on_step(phase: str, step: int, steps: int, loss: float) -> None:
             if phase not in tasks:

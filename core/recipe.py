@@ -95,7 +95,7 @@ class ScheduleOverride(Strict):
         """Dump only the keys written (so a dumped recipe, e.g. a manifest's, parses to the same schedules)."""
         data = handler(self)
         given = {name: data[name] for name in self.model_fields_set if data[name] is not None}
-        if "ensemble" in given:
+        if "ensemble" in given and self.ensemble is not None:
             given["ensemble"] = {name: given["ensemble"][name] for name in self.ensemble.model_fields_set}
         return given
 
@@ -172,7 +172,7 @@ class Recipe(Strict):
 
     def for_task(self, index: int) -> "Recipe":
         """This recipe with `degradation` set to `tasks[index]` and that task's schedule changes applied."""
-        spec = self.tasks[index]
+        spec = (self.tasks or [])[index]
         if isinstance(spec, list):
             return self.model_copy(update={"degradation": spec, "tasks": None})
         schedule = spec.schedule.applied_to(self.schedule) if spec.schedule is not None else self.schedule
@@ -260,19 +260,20 @@ def check_components(recipe: Recipe, registry: Registry) -> None:
         (f"tasks[{i}].schedule", spec.schedule) for i, spec in enumerate(recipe.tasks or [])
         if isinstance(spec, TaskSpec) and spec.schedule is not None and spec.schedule.phases is not None]
     for where, schedule in schedules:
-        for i, phase in enumerate(schedule.phases):
+        for i, phase in enumerate(schedule.phases or []):
             base = f"{where}.phases[{i}]"
             if check(registry.get, "latent_space", phase.space, f"{base}.space"):
                 check(registry.validate_params, "latent_space", phase.space, phase.space_params, f"{base}.space")
-            check(registry.validate_params, "optimizer", phase.optimizer.type, phase.optimizer.params,
-                  f"{base}.optimizer")
+            if phase.optimizer is not None:
+                check(registry.validate_params, "optimizer", phase.optimizer.type, phase.optimizer.params,
+                      f"{base}.optimizer")
     variants = [("degradation", recipe.degradation)] if recipe.tasks is None else [
         (f"tasks[{i}]", spec) for i, spec in enumerate(recipe.tasks)]
     for base, spec in variants:
         check(build_degradation, spec, registry, base)
     for i, loss in enumerate(recipe.losses):
         check(registry.validate_params, "loss", loss.type, loss.params, f"losses[{i}]")
-    for i, metric in enumerate(recipe.metrics):
+    for i, metric in enumerate(recipe.metrics or []):
         check(registry.validate_params, "metric", metric.type, metric.params, f"metrics[{i}]")
     if recipe.inputs.dataset is not None:
         check(registry.validate_params, "dataset", recipe.inputs.dataset.type, recipe.inputs.dataset.params,

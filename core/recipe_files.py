@@ -21,7 +21,9 @@ def components(recipe: Recipe) -> Iterator[tuple[str, str, str, dict[str, Any]]]
     for where, phases in schedules:
         for i, phase in enumerate(phases):
             yield f"{where}.phases[{i}].space_params", "latent_space", phase.space, phase.space_params
-            yield f"{where}.phases[{i}].optimizer.params", "optimizer", phase.optimizer.type, phase.optimizer.params
+            if phase.optimizer is not None:
+                yield (f"{where}.phases[{i}].optimizer.params", "optimizer", phase.optimizer.type,
+                       phase.optimizer.params)
     variants = [("degradation", recipe.degradation)] if recipe.tasks is None else [
         (f"tasks[{i}]", spec) for i, spec in enumerate(recipe.tasks)]
     for base, spec in variants:
@@ -30,7 +32,7 @@ def components(recipe: Recipe) -> Iterator[tuple[str, str, str, dict[str, Any]]]
             yield f"{base}[{i}].params" if isinstance(spec, list) else f"{base}.params", "degradation", stage.task, stage.params
     for i, loss in enumerate(recipe.losses):
         yield f"losses[{i}].params", "loss", loss.type, loss.params
-    for i, metric in enumerate(recipe.metrics):
+    for i, metric in enumerate(recipe.metrics or []):
         yield f"metrics[{i}].params", "metric", metric.type, metric.params
     if recipe.inputs.dataset is not None:
         yield "inputs.dataset.params", "dataset", recipe.inputs.dataset.type, recipe.inputs.dataset.params

@@ -70,7 +70,7 @@ def check_component(kind: str, cls: Any, plugin: str) -> None:
         _check_vocabulary(cls, plugin)
 
 
-def _check_vocabulary(cls: type[Degradation], plugin: str) -> None:
+def _check_vocabulary(cls: type[Any], plugin: str) -> None:
     """A degradation's declared levels and letter are well-formed."""
     where = f"plugin {plugin!r}: the degradation {cls.name!r}"
     levels = cls.levels
@@ -145,8 +145,9 @@ class Registry:
         raise RecipeError(f"unknown {what} {name!r}{where}; known: {', '.join(known) or 'none'}.", path=path,
                           suggestion=hint + "Run `restorefw plugins` to see what is installed.")
 
-    def get(self, kind: str, name: str, path: str = "") -> type[Component]:
-        """The class registered as `name` (bare or `plugin:name`), or a RecipeError with a did-you-mean."""
+    def get(self, kind: str, name: str, path: str = "") -> type[Any]:
+        """The class registered as `name` (bare or `plugin:name`), or a RecipeError with a did-you-mean; typed
+        `Any` because its attributes are those of its kind's base class (a Degradation's `letter`, ...)."""
         return self.entry(kind, name, path).cls
 
     def group(self, kind: str, group: str) -> list[str]:
@@ -161,7 +162,7 @@ class Registry:
         entry = next(e for e in providers if e.cls is cls)
         return entry.qualified() if len(providers) > 1 else cls.name
 
-    def classes(self, kind: str) -> list[type[Component]]:
+    def classes(self, kind: str) -> list[type[Any]]:
         """Every class of `kind`, in registration order (one per provider)."""
         return [e.cls for providers in self.entries[kind].values() for e in providers]
 

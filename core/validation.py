@@ -94,7 +94,7 @@ def describe_validation_error(exc: ValidationError, prefix: str = "", model: typ
         absent = [str(m[-1]) for m in missing if m[:-1] == parent and m not in hints]
         close = difflib.get_close_matches(key, absent, n=1)
         if close:
-            hints[(*parent, close[0])] = key
+            hints[parent + (close[0],)] = key
             hint = f"Did you mean {close[0]!r} (required, and missing)?"
         elif close := difflib.get_close_matches(key, candidates, n=1):
             hint = f"Did you mean {close[0]!r}?"

@@ -51,7 +51,7 @@ class StrictLoader(yaml.SafeLoader):
         except yaml.YAMLError:
             raise
         except (ValueError, TypeError, AttributeError, OverflowError, KeyError) as exc:
-            shown = node.value if isinstance(node, yaml.ScalarNode) else node.id
+            shown = node.value if isinstance(node, yaml.ScalarNode) else getattr(node, "id", "node")
             raise ConstructorError(None, None, f"cannot read {shown!r} as {node.tag.rsplit(':', 1)[-1]} ({exc})",
                                    node.start_mark) from None
 
@@ -74,7 +74,7 @@ def check_shape(text: str, path: Path, what: str) -> None:
     sizes: dict[str, int] = {}
     stack: list[list[Any]] = [[None, 0]]  # per open collection: [anchor, expanded size so far]
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        line = event.start_mark.line + 1
+        line = event.start_mark.line + 1 if event.start_mark is not None else 1
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             stack.append([event.anchor, 1])
             if len(stack) - 1 > MAX_DEPTH:
@@ -86,7 +86,7 @@ def check_shape(text: str, path: Path, what: str) -> None:
         elif isinstance(event, yaml.ScalarEvent):
             anchor, size = event.anchor, 1
         elif isinstance(event, yaml.AliasEvent):
-            anchor, size = None, sizes.get(event.anchor, 1)
+            anchor, size = None, sizes.get(event.anchor or "", 1)
         else:
             continue
         if anchor is not None:

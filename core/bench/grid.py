@@ -246,19 +246,19 @@ def _parse_grid(data: Any, path: Path, registry: Registry | None) -> tuple[Grid,
         registry.validate_params("metric", spec.type, spec.params, f"metrics[{i}]")
     if grid.images.type is not None:
         registry.validate_params("dataset", grid.images.type, grid.images.params, "images")
-    for i, spec in enumerate(grid.resolved_tables()):
-        for j, metric in enumerate(spec.metrics or []):
+    for i, table in enumerate(grid.resolved_tables()):
+        for j, metric in enumerate(table.metrics or []):
             if metric not in names:
                 raise RecipeError(f"{metric!r} is not one of the grid's metrics ({', '.join(names)}).",
                                   path=f"tables[{i}].metrics[{j}]")
-        if spec.layout == "levels" and not grid.single_tasks:
+        if table.layout == "levels" and not grid.single_tasks:
             raise RecipeError("the levels layout needs at least one single task in `tasks`.", path=f"tables[{i}]")
-        if spec.layout == "combinations" and not grid.combinations:
+        if table.layout == "combinations" and not grid.combinations:
             raise RecipeError("the combinations layout needs combinations (e.g. UN, NAP) in `tasks`.",
                               path=f"tables[{i}]")
-        if spec.layout == "ablation" and (spec.level not in grid.sorted_levels or not grid.single_tasks):
-            raise RecipeError(f"the ablation layout reports level {spec.level}, which the grid does not run.",
-                              path=f"tables[{i}].level", suggestion=f"Add {spec.level} to `levels` or set `level`.")
+        if table.layout == "ablation" and (table.level not in grid.sorted_levels or not grid.single_tasks):
+            raise RecipeError(f"the ablation layout reports level {table.level}, which the grid does not run.",
+                              path=f"tables[{i}].level", suggestion=f"Add {table.level} to `levels` or set `level`.")
     return grid, recipes
 
 

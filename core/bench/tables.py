@@ -231,7 +231,7 @@ def to_latex(tables: Sequence[Table], results: dict[str, Any]) -> str:
             top = "Degradation & " + " & ".join(
                 rf"\multicolumn{{{n}}}{{c}}{{{_tex_metric(results, m, direction.get(m))}}}" for m in table.metrics) + r" \\"
             rules = " ".join(rf"\cmidrule(lr){{{2 + k * n}-{1 + (k + 1) * n}}}" for k in range(len(table.metrics)))
-            head = [top, rules, " & " + " & ".join(tex_escape(r) for _, r in table.columns) + r" \\"]
+            head = [top, rules, " & " + " & ".join(tex_escape(r or "") for _, r in table.columns) + r" \\"]
         else:
             spec = "l" + "c" * len(table.metrics)
             head = ["Task / recipe & " + " & ".join(_tex_metric(results, m, direction.get(m)) for m in table.metrics) + r" \\"]

@@ -9,6 +9,8 @@ raises `ConformanceError` naming the broken rule and the section of docs/plugins
 returns a `Report` of the rules passed (or why the component could not be exercised: missing weights).
 """
 
+from typing import Callable
+
 from restorefw.testing.degradations import check_degradation
 from restorefw.testing.generators import check_generator
 from restorefw.testing.latents import check_latent_space
@@ -17,7 +19,7 @@ from restorefw.testing.metrics import check_metric
 from restorefw.testing.rules import RULES, ConformanceError, Report, Rule
 from restorefw.testing.toy_generator import ToyGenerator
 
-CHECKS = {"generator": check_generator, "latent_space": check_latent_space, "degradation": check_degradation,
+CHECKS: dict[str, Callable[..., Report]] = {"generator": check_generator, "latent_space": check_latent_space, "degradation": check_degradation,
           "loss": check_loss, "metric": check_metric}
 
 __all__ = ["CHECKS", "RULES", "ConformanceError", "Report", "Rule", "ToyGenerator", "check_degradation",

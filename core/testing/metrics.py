@@ -65,9 +65,9 @@ def _check(checker: Checker, cls: type[Metric], size: int, params: dict[str, Any
     checker.require(S.close(values, alone), "metric.batch-independence",
                     f"a batch of 4 gave {values.tolist()}, one by one {alone.tolist()}")
     with checker.rule("metric.determinism"):
-        again = cls(cls.Params.model_validate(params)).paired(pred, ref)
-    checker.require(S.close(values, again, rtol=1e-4, atol=1e-5), "metric.determinism",
-                    f"{values.tolist()} then {again.tolist()}")
+        repeated = cls(cls.Params.model_validate(params)).paired(pred, ref)
+    checker.require(S.close(values, repeated, rtol=1e-4, atol=1e-5), "metric.determinism",
+                    f"{values.tolist()} then {repeated.tolist()}")
     for device in S.devices()[1:]:
         with checker.rule("device.move"):
             moved = metric.paired(pred.to(device), ref.to(device))
