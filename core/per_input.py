@@ -52,7 +52,8 @@ class StackedOperator(DegradationOperator):
 
     def __init__(self, operators: Sequence[DegradationOperator], rows: int, height: int, width: int) -> None:
         super().__init__()
-        self.operators = torch.nn.ModuleList(operators)
+        self.stages = torch.nn.ModuleList(operators)  # registered as submodules
+        self.operators: list[DegradationOperator] = list(operators)  # the same modules, typed
         self.rows = rows
         out = operators[0].output_size(height, width)
         masks = [op.mask for op in operators if op.mask is not None]

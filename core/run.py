@@ -72,7 +72,8 @@ def run_manifest(recipe: Recipe, recipe_path: Path | None, built: Built, images:
         },
         "seed": recipe.seed,
         "images": [{"id": i.image_id, "file": str(i.path), "mask": str(i.mask) if i.mask else None,
-                    **({"degradation": per_image[i.image_id].describe()} if i.image_id in (per_image or {}) else {})}
+                    **({"degradation": per_image[i.image_id].describe()} if per_image and i.image_id in per_image
+                       else {})}
                    for i in images],
         "versions": {"python": platform.python_version(), **versions},
         "plugins": [p.as_dict() for p in plugins.plugins],
