@@ -168,7 +168,9 @@ def test_a_run_of_several_tasks_gets_one_summary_row_and_section_per_task(run_di
     for name in ("inpainting-M", "denoising-M"):
         shutil.copytree(run_dir, root / name, ignore=shutil.ignore_patterns("report*"))
     single = json.loads((run_dir / "results.json").read_text())
-    with_fid = {**single, "metrics": {**single["metrics"], "fid": {"lower_is_better": True, "unavailable": None}},
+    marked = {**single["metrics"]["psnr"], "random_backbone": True, "not_measured": {"baseline": "too small"}}
+    with_fid = {**single, "metrics": {**single["metrics"], "psnr": marked,
+                                      "fid": {"lower_is_better": True, "unavailable": None}},
                 "set": {"fid": 31.25}}
     (root / "denoising-M" / "results.json").write_text(json.dumps(with_fid))
     (root / "results.json").write_text(json.dumps({"recipe": "tiny", "tasks": {"inpainting-M": single,
@@ -177,6 +179,8 @@ def test_a_run_of_several_tasks_gets_one_summary_row_and_section_per_task(run_di
     summary = [float(c["data-value"]) if c["data-value"] else None for c in page.cells[:14]]
     assert summary[6] is None and summary[13] == 31.25  # the set metric: a column of the summary only
     assert len(page.cells) == 14 + 2 * 3 * 6
+    text = (root / "report.html").read_text()
+    assert "(random backbone)" in text and "<b>psnr n/a</b> (denoising-M, baseline): too small" in text
     assert {"task-inpainting-m", "task-denoising-m"} <= page.ids
     assert (root / "report_files" / "denoising-M" / "img0-loss.svg").is_file()
     assert "denoising-M/images/img0/restored.png" in page.sources

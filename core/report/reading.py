@@ -72,10 +72,16 @@ class MetricInfo:
     label: str
     decimals: int
     lower_is_better: bool | None
+    random_backbone: bool = False
 
     @property
     def arrow(self) -> str:
         return "" if self.lower_is_better is None else "↓" if self.lower_is_better else "↑"
+
+    @property
+    def heading(self) -> str:
+        """The label with its direction, marked when the values come from a random backbone."""
+        return f"{self.label} {self.arrow}".strip() + (" (random backbone)" if self.random_backbone else "")
 
     def show(self, value: float | None) -> str:
         return number(value, self.decimals)
@@ -88,7 +94,8 @@ def metric_infos(results: dict[str, Any]) -> dict[str, MetricInfo]:
         info = info if isinstance(info, dict) else {}
         decimals = info.get("decimals")
         infos[name] = MetricInfo(name, str(info.get("display_name") or name),
-                                 decimals if isinstance(decimals, int) else 3, info.get("lower_is_better"))
+                                 decimals if isinstance(decimals, int) else 3, info.get("lower_is_better"),
+                                 bool(info.get("random_backbone")))
     return infos
 
 
