@@ -18,7 +18,7 @@ from restorefw.evaluate_cli import evaluate
 from restorefw.generate import generate
 from restorefw.plugin_cli import check, new_plugin
 from restorefw.plugins import ENV_STRICT
-from restorefw.recipe import load_recipe
+from restorefw.recipe import load_recipe, read_yaml
 from restorefw.recipe_files import check_recipe_files
 from restorefw.report.command import report
 
@@ -57,12 +57,15 @@ def cli(debug: bool, strict_plugins: bool) -> None:
 @click.argument("recipes", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--no-files", is_flag=True, help="Do not check that the inputs, masks and checkpoints named exist.")
 def validate(recipes: tuple[str, ...], no_files: bool) -> None:
-    """Check recipes (schema, component names, their parameters, requirements, the files they name):
-    exit 0 valid, 2 invalid."""
+    """Check recipes and bench grids (schema, component names, their parameters, requirements, the files they
+    name; a grid with every recipe it names and the work it plans): exit 0 valid, 2 invalid."""
     registry = get_plugins().registry
     failed = 0
     for path in recipes:
         try:
+            if is_grid_file(Path(path)):
+                click.echo(validate_grid(Path(path), no_files))
+                continue
             recipe = load_recipe(path, registry)
             if not no_files:
                 check_recipe_files(recipe, registry, Path(path))
@@ -74,16 +77,40 @@ def validate(recipes: tuple[str, ...], no_files: bool) -> None:
         sys.exit(2)
 
 
+def is_grid_file(path: Path) -> bool:
+    """A bench grid names `recipes:` and no `generator:` (a recipe always has one)."""
+    data, _ = read_yaml(path)
+    return isinstance(data, dict) and "recipes" in data and "generator" not in data
+
+
+def validate_grid(path: Path, no_files: bool) -> str:
+    """Validate a grid and its recipes; with files, also resolve its images and plan its work (nothing runs)."""
+    from restorefw.bench.execute import Bench
+    from restorefw.bench.grid import load_grid
+
+    plugins = get_plugins()
+    grid, recipes = load_grid(path, plugins.registry)
+    if no_files:
+        return f"{path}: valid grid ({len(recipes)} recipe(s))"
+    totals = Bench(grid, recipes, plugins, path).dry_run()[-1].split(": ", 1)[1]
+    return f"{path}: valid grid ({len(recipes)} recipe(s)): {totals} (`restorefw bench --dry-run` lists the cells)"
+
+
 @cli.command()
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option("--output", "-o", type=click.Path(file_okay=False), help="Output folder (overrides outputs.dir).")
 @click.option("--force", is_flag=True, help="Redo images that a previous run finished.")
 @click.option("--limit", type=int, default=None, help="Restore at most this many images.")
 @click.option("--no-report", is_flag=True, help="Do not write report.html at the end.")
-def run(recipe: str, output: str | None, force: bool, limit: int | None, no_report: bool) -> None:
+@click.option("--threads", default=None, metavar="N|auto", help="CPU threads (overrides the recipe's `threads`).")
+def run(recipe: str, output: str | None, force: bool, limit: int | None, no_report: bool, threads: str | None) -> None:
     """Restore the images a recipe names and write results, grids, metrics and report.html."""
+    from restorefw.threads import parse_option
+
     plugins = get_plugins()
     parsed = load_recipe(recipe, plugins.registry)
+    if threads is not None:
+        parsed = parsed.model_copy(update={"threads": parse_option(threads)})
     from restorefw.report.command import report_at_end
     from restorefw.run import output_root, run_recipe
 

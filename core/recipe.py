@@ -14,6 +14,7 @@ from restorefw.composition import build_degradation
 from restorefw.errors import RecipeError
 from restorefw.recipe_paths import resolve_recipe_paths
 from restorefw.registry import Registry
+from restorefw.threads import THREADS_HELP, Threads
 from restorefw.validation import combine, describe_validation_error, join_path
 from restorefw.yamlread import parse_text, read_text
 
@@ -163,6 +164,7 @@ class Recipe(Strict):
         "float32", description="bfloat16 runs the generator's convolutions under autocast (faster on CPUs "
                                "with AVX512-BF16 and on GPUs); losses stay float32")
     batch_size: int = Field(1, ge=1)
+    threads: Threads = Field("auto", description=THREADS_HELP)
 
     @model_validator(mode="after")
     def _one_degradation_field(self) -> "Recipe":

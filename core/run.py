@@ -22,6 +22,7 @@ from restorefw.pipeline import Pipeline
 from restorefw.plugins import PluginSet
 from restorefw.progress import Progress
 from restorefw.recipe import Recipe
+from restorefw import threads
 from restorefw.run_summary import print_summary, print_task_summary
 from restorefw.runfolder import RunFolder, means, not_measured, paired_values
 
@@ -129,6 +130,7 @@ class RecipeRun:
         with Progress(enabled=not self.quiet) as progress:
             shape = (built.generator.img_channels, *(built.generator.img_resolution,) * 2)
             for chunk in batches(todo, per_image, self.recipe.batch_size, shape):
+                threads.apply(self.recipe.threads)
                 try:
                     batch, unreadable = pipeline.restore(chunk, progress)
                     problems += unreadable

@@ -17,7 +17,7 @@ from restorefw.recipe import Recipe
 DONE = "done.json"
 MANIFEST = "manifest.json"
 # Recipe fields that do not change an image's result: a finished image is kept when only these differ.
-RESUME_INDIFFERENT = {"name", "description", "requires", "outputs", "batch_size", "inputs.limit"}
+RESUME_INDIFFERENT = {"name", "description", "requires", "outputs", "batch_size", "threads", "inputs.limit"}
 
 
 def recipe_changes(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[str]:

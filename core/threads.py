@@ -15,8 +15,16 @@ import atexit
 import os
 import tempfile
 from pathlib import Path
+from typing import Annotated, Literal
 
 import torch
+from pydantic import Field
+
+from restorefw.errors import UserError
+
+Threads = Annotated[int, Field(ge=1)] | Literal["auto"]
+THREADS_HELP = ("CPU threads for torch: a number, or auto (OMP_NUM_THREADS when set, else the cores other "
+                "processes leave free, shared among the restorefw processes of the machine)")
 
 _registered: Path | None = None
 _start_share: int | None = None
@@ -86,6 +94,15 @@ def auto_threads() -> int:
     if _start_share is None:
         _start_share = max(1, cores - busy_cores())
     return max(1, min(_start_share, cores // running_peers()))
+
+
+def parse_option(text: str | None) -> int | str | None:
+    """`--threads N|auto` as a recipe's `threads` value (None when the option is not given)."""
+    if text is None or text == "auto":
+        return text
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise UserError(f"--threads {text!r}: give a number of threads (1 or more) or auto.")
 
 
 def resolve(choice: int | str | None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 import sys
 
 import pytest
@@ -73,3 +74,60 @@ def test_explicit_numbers_and_omp_num_threads_win(machine, monkeypatch):
 def test_at_least_one_thread(machine, tmp_path):
     machine(2, 7)
     assert threads.resolve("auto") == 1
+
+
+TINY = {"z_dim": 16, "c_dim": 0, "w_dim": 16, "img_resolution": 16, "img_channels": 3,
+        "mapping_kwargs": {"num_layers": 1}, "synthesis_kwargs": {"channel_base": 256, "channel_max": 16}}
+
+
+def _recipe(tmp_path, **extra) -> Path:
+    import yaml
+
+    from restorefw.imageio import write_png
+
+    write_png(tmp_path / "images" / "a.png", torch.rand(3, 16, 16))
+    recipe = {"generator": {"type": "stylegan2-ada", "params": {"init": "random", "config": TINY}},
+              "schedule": {"phases": [{"space": "w", "steps": 1, "lr": 0.1}]},
+              "degradation": {"task": "denoising", "level": "M"}, "losses": ["l1"],
+              "inputs": {"path": str(tmp_path / "images")}, "outputs": {"dir": str(tmp_path / "out")},
+              "device": "cpu", **extra}
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+def test_recipes_and_the_command_line_set_the_threads(tmp_path, cli):
+    before = torch.get_num_threads()
+    try:
+        code, _, err = cli("run", _recipe(tmp_path, threads=3), "--no-report")
+        assert code == 0, err
+        assert torch.get_num_threads() == 3
+        code, _, err = cli("run", _recipe(tmp_path, threads=3), "--no-report", "--force", "--threads", "2")
+        assert code == 0, err
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("value,args", [(0, []), ("many", []), (None, ["--threads", "0"]), (None, ["--threads", "x"])])
+def test_bad_thread_counts_are_user_errors(tmp_path, cli, value, args):
+    path = _recipe(tmp_path, **({"threads": value} if value is not None else {}))
+    code, _, err = cli("run", path, "--no-report", *args)
+    assert code == 2 and "threads" in err and "Traceback" not in err
+
+
+def test_a_grid_and_the_bench_command_set_the_threads(tmp_path, cli):
+    from bench_helpers import write_grid
+
+    before = torch.get_num_threads()
+    try:
+        grid = write_grid(tmp_path, "recipes: [l1]\ntasks: [denoising]\nlevels: [M]\nimages: images\nlimit: 1\n"
+                                    "metrics: [psnr]\nthreads: 3\n")
+        code, _, err = cli("bench", grid, "-o", tmp_path / "a", "--no-report", "-q")
+        assert code == 0, err
+        assert torch.get_num_threads() == 3
+        code, _, err = cli("bench", grid, "-o", tmp_path / "b", "--no-report", "-q", "--threads", "1")
+        assert code == 0, err
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

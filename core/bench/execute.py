@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from restorefw import threads
 from restorefw.bench.gather import gather, gather_once
 from restorefw.bench.grid import BenchRecipe, Grid, load_grid
 from restorefw.bench.plan import Batch, Cell, WorkItem, cells_of, parse_shard, plan
@@ -87,6 +88,8 @@ class Bench:
             update["batch_size"] = self.grid.batch_size
         if self.grid.device is not None:
             update["device"] = self.grid.device
+        if self.grid.threads is not None:
+            update["threads"] = self.grid.threads
         return recipe.model_copy(update=update)
 
     def manifest(self, batches: Sequence[Batch]) -> dict[str, Any]:
@@ -162,9 +165,32 @@ class Bench:
                       "that finishes the last item (rerun, or run the other shards).")
         return outcome
 
+    def dry_run(self) -> list[str]:
+        """What `execute` would do, restoring and writing nothing (a dataset's images are materialised):
+        one line per cell of this shard, then the totals."""
+        self.images = self.resolve_images()
+        batches = plan(self.grid, self.recipes, self.images)
+        index, count = self.shard
+        cells: dict[Cell, list[int]] = {}  # cell → [images, batches, done]
+        for batch in batches:
+            if batch.index % count != index:
+                continue
+            folder = RunFolder(batch.cell.folder(self.out))
+            entry = cells.setdefault(batch.cell, [0, 0, 0])
+            entry[0] += len(batch.images)
+            entry[1] += 1
+            entry[2] += 0 if self.force else sum(folder.is_done(i.image_id) for i in batch.images)
+        lines = [f"{cell.key}: {n} image(s) in {b} batch(es), {d} done" for cell, (n, b, d) in cells.items()]
+        items, done = sum(e[0] for e in cells.values()), sum(e[2] for e in cells.values())
+        lines.append(f"{self.out}: {len(batches)} batches, {sum(len(b.images) for b in batches)} items in "
+                     f"{len(cells_of(batches))} cells; shard {index}/{count}: {len(cells)} cells, {items - done} "
+                     f"item(s) to do, {done} already done. Nothing was run.")
+        return lines
+
     def run_batch(self, batch: Batch, pending: Sequence[InputImage], progress: Progress) -> list[str]:
         """Restore a whole batch (so its composition never changes) and write only its pending items."""
         run = self.cell_run(batch.cell)
+        threads.apply(run.recipe.threads)
         finished = {i.image_id for i in batch.images} - {i.image_id for i in pending}
         try:
             result, problems = run.pipeline.restore(batch.images, progress)
@@ -197,11 +223,19 @@ def select_cuda_device() -> None:
 
 def run_bench(grid_path: str | Path, plugins: PluginSet, output: Path | None = None, shard: str | None = None,
               force: bool = False, quiet: bool = False,
-              after_batch: Callable[[list[WorkItem]], None] | None = None) -> Outcome:
-    """Run (this process's shard of) a grid file; raise WorkError when items failed."""
+              after_batch: Callable[[list[WorkItem]], None] | None = None,
+              threads: int | str | None = None, dry_run: bool = False) -> Outcome:
+    """Run (this process's shard of) a grid file; raise WorkError when items failed. `threads` (a number or
+    "auto") overrides the grid's and the recipes' `threads`; `dry_run` prints the plan and runs nothing."""
     grid_path = Path(grid_path)
     grid, recipes = load_grid(grid_path, plugins.registry)
+    if threads is not None:
+        grid = grid.model_copy(update={"threads": threads})
     bench = Bench(grid, recipes, plugins, grid_path, output, parse_shard(shard), force, quiet)
+    if dry_run:
+        for line in bench.dry_run():
+            print(line)
+        return Outcome(total=0, folder=None)
     outcome = bench.execute(after_batch)
     for problem in outcome.problems:
         print(f"warning: {problem}", file=sys.stderr)

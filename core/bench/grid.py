@@ -12,6 +12,7 @@ from restorefw.bench.tasks import Task, Vocabulary
 from restorefw.errors import RecipeError
 from restorefw.recipe import ComponentSpec, DegradationSpec, Inputs, Recipe, Strict, load_recipe, read_yaml
 from restorefw.registry import Registry
+from restorefw.threads import THREADS_HELP, Threads
 from restorefw.validation import describe_validation_error
 
 LAYOUTS: tuple[str, ...] = ("levels", "combinations", "ablation")
@@ -89,6 +90,7 @@ class Grid(Strict):
     tables: list[TableSpec] | None = None
     batch_size: int | None = Field(None, ge=1, description="overrides every recipe's batch_size")
     device: Literal["auto", "cpu", "cuda"] | None = None
+    threads: Threads | None = Field(None, description=THREADS_HELP + "; overrides every recipe's")
     _tasks: dict[str, Task] = PrivateAttr(default_factory=dict)
     _paper: dict[str, list[str]] = PrivateAttr(default_factory=dict)
 
