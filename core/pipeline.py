@@ -32,6 +32,14 @@ def resize(images: torch.Tensor, size: tuple[int, int], antialias: bool = False)
     return resized if images.dim() == 4 else resized[0]
 
 
+def resize_clean(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """A clean benchmark image `[C,H,W]` (already made square by `inputs.fit`) at the generator's `size`, as
+    RUSIR resizes: area averaging when shrinking; enlarging (which RUSIR never needs) is bicubic."""
+    if image.shape[-2] >= size[0] and image.shape[-1] >= size[1]:
+        return F.interpolate(image[None], size=size, mode="area")[0]
+    return resize(image, size, antialias=True)
+
+
 @dataclass
 class BatchResult:
     """What restoring one batch produced, image by image (index i of every tensor is `items[i]`)."""
@@ -96,7 +104,7 @@ class Pipeline:
         size = operator.output_size(*self.resolution)
         expected = (len(items), operator.output_channels(self.channels), *size)
         if self.mode == "benchmark":
-            clean = torch.stack([resize(self.read(item.path, self.channels)[0], self.resolution, antialias=True)
+            clean = torch.stack([resize_clean(self.read(item.path, self.channels)[0], self.resolution)
                                  for item in items])
             with torch.no_grad():
                 target = operator.true(clean.to(self.device)).cpu()
