@@ -12,9 +12,9 @@ from urllib.parse import unquote
 from xml.etree import ElementTree
 
 import pytest
-
 from bench_helpers import RECIPE, write_grid, write_images
 from chromium import Chromium, find_chromium, headless
+
 from restorefw.plugins import load_plugins
 from restorefw.recipe import load_recipe
 from restorefw.report import write_report
