@@ -92,7 +92,7 @@ class {cls}(LatentSpace):
 
     def to_styles(self, latent: torch.Tensor, G) -> torch.Tensor:
         return latent.unsqueeze(1).expand(-1, G.num_ws, -1)
-''', "schedule:\n  phases:\n    - {{space: {name}, steps: 100, lr: 0.05}}\n    - {{space: w++, steps: 100, lr: 0.005}}")
+''', "schedule:\n  phases:\n    - {{space: {name}, steps: 100, lr: 0.05}}")
 
 METRIC = Template("restorefw.metric.Metric", "restorefw_metrics", "check_metric", '''
 class {cls}(Metric):
@@ -104,7 +104,7 @@ class {cls}(Metric):
 
     def paired(self, pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         return (pred - ref).abs().flatten(1).mean(dim=1)
-''', "metrics: [{name}, psnr]")
+''', "metrics: [{name}]")
 
 GENERATOR = Template("restorefw.generator.Generator", "restorefw_generators", "check_generator", '''
 class {cls}Params(Params):

@@ -83,12 +83,9 @@ def test_pulse_composes_with_builtin_phases_and_lowers_the_loss(pulse, images, t
     [{"task": "upsampling", "level": "XS"}, {"task": "motion-blur", "params": {"length": 3, "angle": 90}}],
 ], ids=["blur-then-builtin", "builtin-then-blur"])
 def test_blurs_compose_with_builtin_degradations_in_either_order(deblur, images, tmp_path, cli, stages):
-    spec = recipe(images, tmp_path / "out", degradation=stages)
     path = tmp_path / "recipe.json"
-    path.write_text(json.dumps(spec))
-    assert cli("validate", path)[0] == 0
-    code, _, err = cli("run", path)
-    assert code == 0, err
+    path.write_text(json.dumps(recipe(images, tmp_path / "out", degradation=stages)))
+    assert [cli(command, path)[0] for command in ("validate", "run")] == [0, 0]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert [s["type"] for s in manifest["resolved"]["degradation"]["stages"]] == [s["task"] for s in stages]
     target = read_image(tmp_path / "out" / "images" / "img0" / "target.png")

@@ -9,19 +9,14 @@ import torch
 from restorefw.degradation import Degradation, DegradationOperator
 from restorefw.testing import samples as S
 from restorefw.testing.common import check_common
-from restorefw.testing.rules import Checker, Report, Skipped
+from restorefw.testing.rules import Checker, Report, run_check
 
 CPU = torch.device("cpu")
 
 
 def check_degradation(cls: type[Degradation], image_size: int = 64, **params: Any) -> Report:
     """Run a degradation class through every rule of the degradation contract; raises ConformanceError."""
-    checker = Checker("degradation", cls)
-    try:
-        _check(checker, cls, image_size, params)
-    except Skipped as exc:
-        checker.report.skipped = str(exc)
-    return checker.report
+    return run_check("degradation", cls, lambda checker: _check(checker, cls, image_size, params))
 
 
 def _realize(checker: Checker, degradation: Degradation, shape, keys, device=CPU) -> DegradationOperator:

@@ -11,18 +11,13 @@ from restorefw.generator import Generator
 from restorefw.generator import check_network as protocol_check
 from restorefw.testing import samples as S
 from restorefw.testing.common import check_common
-from restorefw.testing.rules import Checker, Report, Skipped
+from restorefw.testing.rules import Checker, Report, run_check
 
 
 
 def check_generator(cls: type[Generator], **params: Any) -> Report:
     """Run a generator class through every rule of the generator contract; raises ConformanceError."""
-    checker = Checker("generator", cls)
-    try:
-        _check(checker, cls, params)
-    except Skipped as exc:
-        checker.report.skipped = str(exc)
-    return checker.report
+    return run_check("generator", cls, lambda checker: _check(checker, cls, params))
 
 
 def check_network(checker: Checker, G: Any) -> None:

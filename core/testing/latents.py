@@ -10,7 +10,7 @@ from restorefw.latent import LatentSpace
 from restorefw.testing import samples as S
 from restorefw.testing.common import check_common
 from restorefw.testing.generators import check_network
-from restorefw.testing.rules import Checker, Report, Skipped
+from restorefw.testing.rules import Checker, Report, run_check
 from restorefw.testing.toy_generator import ToyGenerator
 
 
@@ -22,12 +22,8 @@ def wpp_vectors(G: Any) -> int:
 def check_latent_space(cls: type[LatentSpace], generator: Any = None, **params: Any) -> Report:
     """Run a latent-space class through every rule of its contract, with `generator` (a loaded network) or the
     kit's toy StyleGAN2-like generator; raises ConformanceError naming the broken rule."""
-    checker = Checker("latent space", cls)
-    try:
-        _check(checker, cls, generator if generator is not None else ToyGenerator(), params)
-    except Skipped as exc:
-        checker.report.skipped = str(exc)
-    return checker.report
+    G = generator if generator is not None else ToyGenerator()
+    return run_check("latent space", cls, lambda checker: _check(checker, cls, G, params))
 
 
 def _styles(checker: Checker, space: LatentSpace, latent: torch.Tensor, G: Any) -> torch.Tensor:

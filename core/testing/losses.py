@@ -9,7 +9,7 @@ import torch
 from restorefw.loss import Loss
 from restorefw.testing import samples as S
 from restorefw.testing.common import check_common
-from restorefw.testing.rules import Checker, Report, Skipped
+from restorefw.testing.rules import Checker, Report, run_check
 
 
 def _values(loss: Loss, x: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None, keys) -> torch.Tensor:
@@ -19,12 +19,7 @@ def _values(loss: Loss, x: torch.Tensor, target: torch.Tensor, mask: torch.Tenso
 
 def check_loss(cls: type[Loss], image_size: int = 64, **params: Any) -> Report:
     """Run a loss class through every rule of the loss contract; raises ConformanceError naming the broken rule."""
-    checker = Checker("loss", cls)
-    try:
-        _check(checker, cls, image_size, params)
-    except Skipped as exc:
-        checker.report.skipped = str(exc)
-    return checker.report
+    return run_check("loss", cls, lambda checker: _check(checker, cls, image_size, params))
 
 
 def _check(checker: Checker, cls: type[Loss], size: int, params: dict[str, Any]) -> None:

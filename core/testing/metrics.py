@@ -10,17 +10,12 @@ import torch
 from restorefw.metric import Metric
 from restorefw.testing import samples as S
 from restorefw.testing.common import check_common
-from restorefw.testing.rules import Checker, Report, Skipped
+from restorefw.testing.rules import Checker, Report, run_check
 
 
 def check_metric(cls: type[Metric], image_size: int = 64, **params: Any) -> Report:
     """Run a metric class through every rule of the metric contract; raises ConformanceError naming the rule."""
-    checker = Checker("metric", cls)
-    try:
-        _check(checker, cls, image_size, params)
-    except Skipped as exc:
-        checker.report.skipped = str(exc)
-    return checker.report
+    return run_check("metric", cls, lambda checker: _check(checker, cls, image_size, params))
 
 
 def _check(checker: Checker, cls: type[Metric], size: int, params: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator, NoReturn
+from typing import Callable, Iterator, NoReturn
 
 from restorefw.errors import MissingWeightsError
 
@@ -137,6 +137,16 @@ class Report:
 
 class Skipped(Exception):
     """The component needs something absent here (pretrained weights): it cannot be exercised."""
+
+
+def run_check(kind: str, cls: type, body: Callable[[Checker], None]) -> Report:
+    """Run `body`'s rules for `cls`; a ConformanceError propagates, a missing requirement is a skip."""
+    checker = Checker(kind, cls)
+    try:
+        body(checker)
+    except Skipped as exc:
+        checker.report.skipped = str(exc)
+    return checker.report
 
 
 class Checker:

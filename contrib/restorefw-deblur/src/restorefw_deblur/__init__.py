@@ -42,16 +42,22 @@ class GaussianBlurParams(Params):
     size: int | None = Field(None, ge=3, description="Odd kernel side; default: the odd side holding 6σ.")
 
 
-class GaussianBlur(Degradation):
+class Blur(Degradation):
+    """What both blurs declare: five levels (M by default), the group `blur`, and their place in letter
+    combinations: first, as the optics blur before the sensor samples (U), adds noise (N) and encodes (A)."""
+
+    levels: ClassVar[tuple[str, ...]] = LEVELS
+    default_level: ClassVar[str | None] = DEFAULT_LEVEL
+    groups: ClassVar[tuple[str, ...]] = ("blur",)
+    order: ClassVar[float] = 0.5
+
+
+class GaussianBlur(Blur):
     """Isotropic Gaussian blur with a known σ; f̂ is the same convolution."""
 
     name: ClassVar[str] = "gaussian-blur"
     description: ClassVar[str] = "Gaussian blur with a known σ (true: blur, clamp, 8 bits / f̂: the same blur)."
-    levels: ClassVar[tuple[str, ...]] = LEVELS
-    default_level: ClassVar[str | None] = DEFAULT_LEVEL
     letter: ClassVar[str | None] = "B"
-    groups: ClassVar[tuple[str, ...]] = ("blur",)
-    order: ClassVar[float] = 0.5  # optics blur before the sensor samples (U), adds noise (N) and encodes (A)
     Params = GaussianBlurParams
 
     def kernel(self) -> torch.Tensor:
@@ -76,16 +82,12 @@ class MotionBlurParams(Params):
     size: int | None = Field(None, ge=3, description="Odd kernel side; default: the odd side holding the streak.")
 
 
-class MotionBlur(Degradation):
+class MotionBlur(Blur):
     """Linear motion blur (a straight streak) with a known length and direction; f̂ is the same convolution."""
 
     name: ClassVar[str] = "motion-blur"
     description: ClassVar[str] = "Linear motion blur, seeded direction per image (true: blur, clamp, 8 bits / f̂: same)."
-    levels: ClassVar[tuple[str, ...]] = LEVELS
-    default_level: ClassVar[str | None] = DEFAULT_LEVEL
     letter: ClassVar[str | None] = "K"
-    groups: ClassVar[tuple[str, ...]] = ("blur",)
-    order: ClassVar[float] = 0.5
     Params = MotionBlurParams
 
     def angles(self, keys: Sequence[ImageKey]) -> list[float]:
