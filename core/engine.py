@@ -9,11 +9,12 @@ from typing import Callable, Sequence, cast
 import torch
 
 from restorefw.degradation import DegradationOperator, ImageKey
-from restorefw.errors import UserError
+from restorefw.errors import PluginError, UserError
 from restorefw.generator import GeneratorNetwork
 from restorefw.latent import LatentSpace
 from restorefw.loss import Loss
 from restorefw.optimizer import Optimizer
+from restorefw.provenance import describe, guarded
 from restorefw.recipe import Ensemble
 from restorefw.seeding import derive_seed, torch_generator
 
@@ -127,8 +128,18 @@ class Restorer:
         return any(getattr(t.loss, "uses_random_backbone", False) for t in self.losses)
 
     def objective(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The weighted sum of loss terms, per image `[B]`, and each weighted term."""
-        terms = {t.name: t.weight * t.loss(x) for t in self.losses if t.weight != 0}
+        """The weighted sum of loss terms, per image `[B]`, and each weighted term; a loss that raises or
+        does not return one value per image is reported by name and distribution."""
+        terms = {}
+        for term in self.losses:
+            if term.weight == 0:
+                continue
+            value = guarded("loss", term.loss, lambda term=term: term.loss(x))
+            if not isinstance(value, torch.Tensor) or tuple(value.shape) != (x.shape[0],):
+                shown = list(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+                raise PluginError(f"{describe('loss', term.loss)} returned {shown}, not one value per image "
+                                  f"([{x.shape[0]}]). Fix the plugin (see docs/plugins.md), or remove it from the recipe.")
+            terms[term.name] = term.weight * value
         total = torch.stack(list(terms.values())).sum(dim=0)
         return total, terms
 
@@ -194,7 +205,7 @@ class Restorer:
         target = target.to(self.device)
         mask = operator.mask.to(self.device) if operator.mask is not None else None
         for term in self.losses:
-            term.loss.prepare(target, mask, keys)
+            guarded("loss", term.loss, lambda term=term: term.loss.prepare(target, mask, keys))
         log: list[dict[str, list[float]]] = [{} for _ in range(batch)]
         failures: dict[int, str] = {}
         alive = torch.ones(batch, dtype=torch.bool, device=self.device)
@@ -205,7 +216,8 @@ class Restorer:
             scheduler = plan.optimizer.scheduler(optimizer, plan.steps)
             history: list[torch.Tensor] = []
             for step in range(plan.steps):
-                x = operator(self.render(plan.space.to_styles(latent, G), codes, self.precision))
+                rendered = self.render(plan.space.to_styles(latent, G), codes, self.precision)
+                x = guarded("degradation", operator, lambda: operator(rendered))
                 if x.shape != target.shape:
                     raise UserError(
                         f"the degraded render is {list(x.shape)} but the target is {list(target.shape)}; the "
@@ -215,8 +227,11 @@ class Restorer:
                 finite = torch.isfinite(total)
                 newly_bad = alive & ~finite
                 for i in newly_bad.nonzero().flatten().tolist():
-                    failures[i] = (f"the loss became {total[i].item()} at phase {plan.name}, step {step}; "
-                                   "this image's optimisation was stopped (try a lower lr_scale)")
+                    culprits = [describe("loss", t.loss) for t in self.losses
+                                if t.name in terms and not torch.isfinite(terms[t.name][i])]
+                    failures[i] = (f"the loss became {total[i].item()} at phase {plan.name}, step {step}"
+                                   + (f" ({', '.join(culprits)} returned it)" if culprits else "")
+                                   + "; this image's optimisation was stopped (try a lower lr_scale)")
                 alive = alive & finite
                 optimizer.zero_grad(set_to_none=True)
                 torch.where(alive, total, torch.zeros_like(total)).sum().backward()

@@ -10,6 +10,7 @@ import torch
 
 from restorefw.errors import CannotMeasure, MissingWeightsError
 from restorefw.metric import Metric
+from restorefw.provenance import PluginFailure, describe, guarded
 from restorefw.recipe import ComponentSpec
 from restorefw.registry import Registry
 
@@ -83,9 +84,13 @@ def paired_scores(slots: Sequence[MetricSlot], pred: torch.Tensor, ref: torch.Te
         try:
             device = next(iter(getattr(slot.metric, "parameters", lambda: iter(()))()), pred).device
             with torch.no_grad():
-                values = slot.metric.paired(pred.to(device), ref.to(device))
+                values = guarded("metric", slot.metric, lambda: slot.metric.paired(pred.to(device), ref.to(device)))
+            if not isinstance(values, torch.Tensor) or values.numel() != pred.shape[0]:
+                shown = list(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
+                raise PluginFailure(f"{describe('metric', slot.metric)} returned {shown}, not one value per image "
+                                    f"([{pred.shape[0]}]); fix the plugin or remove it from the metrics.")
             scores[slot.name] = [float(v) for v in values.flatten().cpu()]
-        except MissingWeightsError as exc:
+        except (MissingWeightsError, PluginFailure) as exc:
             slot.metric, slot.unavailable = None, str(exc)
         except (CannotMeasure, RuntimeError, ValueError) as exc:
             scores[slot.name] = None

@@ -19,6 +19,7 @@ from restorefw.inputs import InputImage
 from restorefw.metric import like
 from restorefw.per_input import realize_each
 from restorefw.progress import Progress
+from restorefw.provenance import guarded
 
 Mode = Literal["benchmark", "restore"]
 
@@ -107,7 +108,7 @@ class Pipeline:
             clean = torch.stack([resize_clean(self.read(item.path, self.channels)[0], self.resolution)
                                  for item in items])
             with torch.no_grad():
-                target = operator.true(clean.to(self.device)).cpu()
+                target = guarded("degradation", operator, lambda: operator.true(clean.to(self.device))).cpu()
             check_output(target, expected, self.degradation_label, "the true operator", in_unit_range=True)
             return target.clamp(0, 1), clean, operator, engine_operator
         target = torch.stack([resize(self.read(item.path, expected[1])[0], size, antialias=True) for item in items])

@@ -131,16 +131,7 @@ class RecipeRun:
             shape = (built.generator.img_channels, *(built.generator.img_resolution,) * 2)
             for chunk in batches(todo, per_image, self.recipe.batch_size, shape):
                 threads.apply(self.recipe.threads)
-                try:
-                    batch, unreadable = pipeline.restore(chunk, progress)
-                    problems += unreadable
-                    if batch is not None:
-                        problems += self.folder.write_batch(batch, self.recipe.outputs.grid, pipeline.score)
-                        self.say_notes(batch.notes)
-                except UserError:
-                    raise
-                except RestoreError as exc:
-                    problems += [f"{item.image_id}: {exc}" for item in chunk]
+                problems += self.restore_chunk(pipeline, chunk, progress)
         results = self.summarise(ids, built)
         for message in problems:
             print(f"warning: {message}", file=sys.stderr)
@@ -150,6 +141,22 @@ class RecipeRun:
             raise WorkError(f"{len(problems)} image(s) could not be restored (listed above); the others are in "
                             f"{self.out}.")
         return results
+
+    def restore_chunk(self, pipeline: Pipeline, chunk: Sequence[InputImage], progress: Progress) -> list[str]:
+        """Restore and write one batch; the problems. When a plugin fails inside a batch of several images,
+        each is retried alone, so that only the images it fails on are lost."""
+        try:
+            batch, problems = pipeline.restore(chunk, progress)
+            if batch is not None:
+                problems += self.folder.write_batch(batch, self.recipe.outputs.grid, pipeline.score)
+                self.say_notes(batch.notes)
+            return problems
+        except UserError:
+            raise
+        except RestoreError as exc:
+            if len(chunk) == 1:
+                return [f"{chunk[0].image_id}: {exc}"]
+            return [problem for item in chunk for problem in self.restore_chunk(pipeline, [item], progress)]
 
     def say_notes(self, notes: dict[str, list[str]]) -> None:
         """What reading each input changed (e.g. `photo: EXIF orientation 6 applied`), also in its done.json."""

@@ -1,0 +1,53 @@
+"""Which installed distribution a component comes from, and plugin failures at run time that say so."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+from functools import lru_cache
+from typing import Any, Callable, TypeVar
+
+from restorefw.errors import RestoreError, WorkError
+
+T = TypeVar("T")
+GROUP = "restorefw"
+
+
+@lru_cache(maxsize=None)
+def _distributions() -> dict[str, str]:
+    """Top-level module of each `restorefw` entry point → "distribution version"."""
+    found: dict[str, str] = {}
+    for entry in md.entry_points(group=GROUP):
+        top = entry.value.split(":")[0].split(".")[0]
+        if entry.dist is not None:
+            found.setdefault(top, f"{entry.dist.metadata['Name']} {entry.dist.version}")
+    return found
+
+
+def distribution_of(obj: Any) -> str | None:
+    """The distribution (name and version) whose plugin defines `obj`'s class, if one does."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return _distributions().get(cls.__module__.split(".")[0])
+
+
+def describe(kind: str, obj: Any) -> str:
+    """`loss 'ms-ssim' (class MSSSIM, distribution restorefw 0.1.0)`: who to blame, for messages."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    name = getattr(cls, "name", "") or cls.__name__
+    where = distribution_of(cls)
+    return f"{kind} {name!r} ({cls.__module__}.{cls.__qualname__}" + (f", distribution {where})" if where else ")")
+
+
+class PluginFailure(WorkError):
+    """A plugin raised while restoring: the images it was working on fail, the others go on (exit code 1)."""
+
+
+def guarded(kind: str, component: Any, call: Callable[[], T]) -> T:
+    """`call()`, with an unexpected exception turned into a PluginFailure naming the component's plugin."""
+    try:
+        return call()
+    except RestoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any plugin bug is reported, never a traceback
+        raise PluginFailure(f"{describe(kind, component)} raised {type(exc).__name__}: {exc}. This is a bug in "
+                            "that plugin (or its parameters); report it to its authors, or remove it from the "
+                            "recipe.") from exc
