@@ -217,7 +217,7 @@ class Restorer:
             history: list[torch.Tensor] = []
             for step in range(plan.steps):
                 rendered = self.render(plan.space.to_styles(latent, G), codes, self.precision)
-                x = guarded("degradation", operator, lambda: operator(rendered))
+                x = guarded("degradation", operator, lambda rendered=rendered: operator(rendered))
                 if x.shape != target.shape:
                     raise UserError(
                         f"the degraded render is {list(x.shape)} but the target is {list(target.shape)}; the "

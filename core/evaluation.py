@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Sequence
+from functools import partial
 
 import torch
 
@@ -84,15 +85,15 @@ def paired_scores(slots: Sequence[MetricSlot], pred: torch.Tensor, ref: torch.Te
         try:
             device = next(iter(getattr(slot.metric, "parameters", lambda: iter(()))()), pred).device
             with torch.no_grad():
-                values = guarded("metric", slot.metric, lambda: slot.metric.paired(pred.to(device), ref.to(device)))
+                values = guarded("metric", slot.metric, partial(slot.metric.paired, pred.to(device), ref.to(device)))
             if not isinstance(values, torch.Tensor) or values.numel() != pred.shape[0]:
                 shown = list(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
                 raise PluginFailure(f"{describe('metric', slot.metric)} returned {shown}, not one value per image "
                                     f"([{pred.shape[0]}]); fix the plugin or remove it from the metrics.")
             scores[slot.name] = [float(v) for v in values.flatten().cpu()]
-        except (MissingWeightsError, PluginFailure) as exc:
+        except MissingWeightsError as exc:
             slot.metric, slot.unavailable = None, str(exc)
-        except (CannotMeasure, RuntimeError, ValueError) as exc:
+        except (CannotMeasure, PluginFailure) as exc:
             scores[slot.name] = None
             if not isinstance(exc, CannotMeasure):
                 h, w = pred.shape[-2:]

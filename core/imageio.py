@@ -170,10 +170,11 @@ def load_image(path: str | os.PathLike, channels: int = 3) -> tuple[torch.Tensor
                 notes.append("16 bits per channel: reduced to 8")
             orientation = img.getexif().get(ORIENTATION, 1)
             img.load()
+            picture: Image.Image = img
             if orientation in range(2, 9):
-                img = ImageOps.exif_transpose(img)
-                notes.append(f"EXIF orientation {orientation} applied (now {img.width}×{img.height})")
-            array = _to_array(img, channels, notes)
+                picture = ImageOps.exif_transpose(img)
+                notes.append(f"EXIF orientation {orientation} applied (now {picture.width}×{picture.height})")
+            array = _to_array(picture, channels, notes)
     except READ_ERRORS as exc:
         raise _refuse(path, f"cannot read this image ({exc or type(exc).__name__})",
                       "Check that it is a complete image file (PNG, JPEG, ...), or remove it from the folder.") from None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata as md
-from functools import lru_cache
 from typing import Any, Callable, TypeVar
 
 from restorefw.errors import RestoreError, WorkError
@@ -12,9 +11,9 @@ T = TypeVar("T")
 GROUP = "restorefw"
 
 
-@lru_cache(maxsize=None)
 def _distributions() -> dict[str, str]:
-    """Top-level module of each `restorefw` entry point → "distribution version"."""
+    """Top-level module of each `restorefw` entry point → "distribution version" (read afresh: only error
+    messages ask, and plugins may be installed while the process runs)."""
     found: dict[str, str] = {}
     for entry in md.entry_points(group=GROUP):
         top = entry.value.split(":")[0].split(".")[0]
@@ -47,7 +46,7 @@ def guarded(kind: str, component: Any, call: Callable[[], T]) -> T:
         return call()
     except RestoreError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any plugin bug is reported, never a traceback
+    except Exception as exc:  # any plugin bug is reported, never a traceback
         raise PluginFailure(f"{describe(kind, component)} raised {type(exc).__name__}: {exc}. This is a bug in "
                             "that plugin (or its parameters); report it to its authors, or remove it from the "
                             "recipe.") from exc

@@ -27,7 +27,7 @@ def _die() -> None:
 
 def _install(kill: KillPoint) -> None:
     """Patch the atomic writer of this (child) process so that it dies at `kill`."""
-    import restorefw.imageio as imageio
+    from restorefw import imageio
 
     phase, n, names = kill
     seen = {"writes": 0, "armed": False}

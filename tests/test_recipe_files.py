@@ -46,5 +46,5 @@ def test_empty_input_folder_is_reported(folder, cli):
 
 def test_urls_and_builtin_checkpoints_are_left_to_the_generator(folder, cli):
     text = VALID.replace("params: {init: random, seed: 0}", "params: {checkpoint: 'builtin:aerial32'}")
-    code, out, err = cli("validate", write_recipe(folder, text))
+    code, _, err = cli("validate", write_recipe(folder, text))
     assert code == 0, err

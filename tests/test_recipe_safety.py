@@ -48,7 +48,7 @@ def test_alias_bomb_is_refused_before_it_is_expanded(tmp_path, cli):
 
 
 def test_small_aliases_and_merge_keys_still_work(tmp_path, cli):
-    code, out, err = cli("validate", "--no-files", write_recipe(tmp_path, VALID.replace(
+    code, _, err = cli("validate", "--no-files", write_recipe(tmp_path, VALID.replace(
         "losses:\n  - {type: l1, weight: 1.0}\n",
         "losses:\n  - &loss {type: l1, weight: 1.0}\n  - {<<: *loss, weight: 2.0}\n")))
     assert code == 0, err
@@ -66,7 +66,7 @@ def test_non_utf8_file_names_the_byte_and_line(tmp_path, cli):
 def test_utf8_with_bom_and_utf16_are_read(tmp_path, cli, encoding):
     path = tmp_path / "recipe.yaml"
     path.write_bytes((VALID + "description: café\n").encode(encoding))
-    code, out, err = cli("validate", "--no-files", path)
+    code, _, err = cli("validate", "--no-files", path)
     assert code == 0, err
 
 

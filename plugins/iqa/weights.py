@@ -114,10 +114,10 @@ def find(key: str, explicit: str | os.PathLike | None = None) -> Path:
             raise MissingWeightsError(missing_message(entry, str(path)))
         problem = None if file_format(path) in TORCH_FORMATS else verify_file(entry, path)
     else:
-        path = next((p for p in _candidates(entry) if p.is_file()), None)
-        if path is None:
+        found = next((p for p in _candidates(entry) if p.is_file()), None)
+        if found is None:
             raise MissingWeightsError(missing_message(entry))
-        problem = verify_file(entry, path)
+        path, problem = found, verify_file(entry, found)
     if problem:
         raise MissingWeightsError(problem)
     return path
