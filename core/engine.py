@@ -138,7 +138,8 @@ class Restorer:
             if not isinstance(value, torch.Tensor) or tuple(value.shape) != (x.shape[0],):
                 shown = list(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
                 raise PluginError(f"{describe('loss', term.loss)} returned {shown}, not one value per image "
-                                  f"([{x.shape[0]}]). Fix the plugin (see docs/plugins.md), or remove it from the recipe.")
+                                  f"([{x.shape[0]}]). Fix the plugin (see docs/plugins.md), or remove it from the "
+                                  "recipe.")
             terms[term.name] = term.weight * value
         total = torch.stack(list(terms.values())).sum(dim=0)
         return total, terms

@@ -4,8 +4,8 @@ cannot measure are reported (n/a with the reason), never fatal."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
 from functools import partial
+from typing import Any, Sequence
 
 import torch
 

@@ -177,7 +177,8 @@ def load_image(path: str | os.PathLike, channels: int = 3) -> tuple[torch.Tensor
             array = _to_array(picture, channels, notes)
     except READ_ERRORS as exc:
         raise _refuse(path, f"cannot read this image ({exc or type(exc).__name__})",
-                      "Check that it is a complete image file (PNG, JPEG, ...), or remove it from the folder.") from None
+                      "Check that it is a complete image file (PNG, JPEG, ...), or remove it from the "
+                      "folder.") from None
     finally:
         Image.MAX_IMAGE_PIXELS = pil_limit
     return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).contiguous(), notes

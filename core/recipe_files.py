@@ -29,7 +29,8 @@ def components(recipe: Recipe) -> Iterator[tuple[str, str, str, dict[str, Any]]]
     for base, spec in variants:
         stages = [] if spec is None else spec if isinstance(spec, list) else [spec]
         for i, stage in enumerate(stages):
-            yield f"{base}[{i}].params" if isinstance(spec, list) else f"{base}.params", "degradation", stage.task, stage.params
+            where = f"{base}[{i}].params" if isinstance(spec, list) else f"{base}.params"
+            yield where, "degradation", stage.task, stage.params
     for i, loss in enumerate(recipe.losses):
         yield f"losses[{i}].params", "loss", loss.type, loss.params
     for i, metric in enumerate(recipe.metrics or []):

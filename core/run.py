@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import restorefw
+from restorefw import threads
 from restorefw.build import Built, Generators, build
 from restorefw.degradation import Degradation
 from restorefw.device import resolve_device
@@ -22,10 +23,8 @@ from restorefw.pipeline import Pipeline
 from restorefw.plugins import PluginSet
 from restorefw.progress import Progress
 from restorefw.recipe import Recipe
-from restorefw import threads
 from restorefw.run_summary import print_summary, print_task_summary
 from restorefw.runfolder import RunFolder, means, not_measured, paired_values
-
 
 
 def dependencies() -> list[str]:

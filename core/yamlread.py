@@ -66,7 +66,8 @@ def decode(data: bytes, path: Path, what: str) -> str:
         line = data[:exc.start].count(b"\n") + 1
         raise RecipeError(f"the {what} is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded).",
                           file=str(path), line=line,
-                          suggestion="Save the file as UTF-8 (most editors offer it under 'Save as' or 'Encoding').") from None
+                          suggestion="Save the file as UTF-8 (most editors offer it under 'Save as' or "
+                                     "'Encoding').") from None
 
 
 def check_shape(text: str, path: Path, what: str) -> None:

@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 import torch
+from image_cases import CASES, SIZE, photo, write_case
 from PIL import Image, ImageFile
 
-from image_cases import CASES, SIZE, photo, write_case
 from restorefw.errors import UserError
 from restorefw.imageio import load_image, read_image
 

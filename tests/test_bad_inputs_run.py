@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 import yaml
+from image_cases import CASES, photo, write_case
 from PIL import Image
 
-from image_cases import CASES, photo, write_case
 from restorefw.errors import UserError
 from restorefw.imageio import fit_square
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from bench_helpers import write_grid
 from conftest import run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_core_recipes import VALID
+
 from restorefw.bench import load_grid
 from restorefw.errors import RecipeError
 from restorefw.plugins import load_plugins
@@ -29,7 +29,8 @@ NAMES = ["type", "params", "task", "level", "space", "steps", "lr", "weight", "p
          "schedule", "phases", "generator", "seed", "device", "tasks", "degradation", "metrics", "recipes",
          "levels", "images", "seeds", "tables", "layout", "batch_size", "mode", "masks", "limit", "ensemble"]
 KEYS = st.one_of(st.sampled_from(NAMES), st.text(max_size=12), st.integers(-3, 3), st.booleans())
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_subnormal=False),
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
+                    st.floats(allow_nan=True, allow_subnormal=False),
                     st.text(max_size=20), st.sampled_from(["M", "XL", "l1", "w+", "upsampling", "cpu", "auto",
                                                           "images", "0", "-1", "1e9", "inf", "NaN", ""]))
 VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),

@@ -47,7 +47,8 @@ def test_env_dir_is_searched_and_size_is_checked(isolated, monkeypatch):
 
 
 def test_inception_alias_name_is_accepted(isolated, monkeypatch):
-    fake = weights.WeightFile("inception-fid", "weights-inception-2015-12-05-6726825d.pth", "test", hashlib.sha256(b"12345").hexdigest(), 5,
+    fake = weights.WeightFile("inception-fid", "weights-inception-2015-12-05-6726825d.pth", "test",
+                              hashlib.sha256(b"12345").hexdigest(), 5,
                               "url", "hub", aliases=("pt_inception-2015-12-05-6726825d.pth",))
     monkeypatch.setitem(weights.TABLE, "inception-fid", fake)
     target = weights.hub_dir() / "pt_inception-2015-12-05-6726825d.pth"

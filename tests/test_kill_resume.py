@@ -20,11 +20,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from PIL import Image
-
 from bench_helpers import RECIPE, write_images
 from image_cases import photo
 from kill_helpers import PHASES, finished, run_process, start, unreadable_final_files, wait
+from PIL import Image
 from test_bad_inputs_run import TINY
 
 GATHER = ("results.json", "tables.md", "tables.csv", "tables.tex")
@@ -140,7 +139,8 @@ def test_bench_with_two_shards_survives_seeded_kills_and_a_stale_gather_lock(tmp
     check_after_kill(out, before, "final resume")
     assert not (out / ".gather.lock").exists()
     assert (out / "tables.csv").read_bytes() == (tmp_path / "reference" / "tables.csv").read_bytes()
-    assert close(json.loads((out / "results.json").read_text()), json.loads((tmp_path / "reference" / "results.json").read_text()))
+    reference = json.loads((tmp_path / "reference" / "results.json").read_text())
+    assert close(json.loads((out / "results.json").read_text()), reference)
 
 
 def close(a, b) -> bool:

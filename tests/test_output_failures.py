@@ -8,9 +8,8 @@ import json
 import os
 
 import yaml
-from PIL import Image
-
 from image_cases import photo
+from PIL import Image
 from test_bad_inputs_run import TINY
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import yaml
-
 from test_engine import in_range_images, recipe_dict
 
 FAULTY = """

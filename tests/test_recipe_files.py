@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from PIL import Image
-
 from conftest import write_recipe
+from PIL import Image
 from test_core_recipes import VALID
 
 MISSING = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from conftest import write_recipe
 from test_core_recipes import VALID
 
