@@ -4,7 +4,8 @@ For each of the quickstart's four tasks (level M), the quickstart's test tiles a
 restorefw's true operators (seed 0, the same image ids as the quickstart's benchmark run, so the
 targets are the same pixels) and written as a user would have them: upsampling and denoising as PNG,
 deartifacting as the JPEG file itself (PIL, quality 12, 4:2:0), inpainting as a PNG whose alpha
-channel is the mask. Then the quickstart recipe restores each task twice with the same schedule:
+channel is the mask (the run reads it composited on white, so the holes are white and the soft edges
+x·m + (1 − m), which auto's inpainting stage models with `fill: 1`). Then the quickstart recipe restores each task twice with the same schedule:
   true: benchmark mode, the task's true settings (examples/quickstart.yaml as it is);
   auto: restore mode on the files, `degradation: auto` with the quickstart's stand-in choices as
         overrides (matched upsampling with a fixed bicubic filter, since the per-image filter is not
@@ -31,6 +32,7 @@ from restorefw.imageio import read_image
 from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
 from restorefw.run import run_recipe
+from restorefw_plugins.degradations import levels as L
 from restorefw_plugins.degradations.components import SINGLE_TASKS
 from restorefw_plugins.degradations.jpeg import to_pil_image
 
@@ -45,14 +47,15 @@ def write_degraded(task: str, params: dict, tiles: list[Path], folder: Path, see
     for tile in tiles:
         clean = read_image(tile)[None]
         if task == "deartifacting":
-            to_pil_image(clean[0]).save(folder / f"{tile.stem}.jpg", quality=component.params.quality or 12,
-                                        subsampling=2)
+            quality = L.pick(component.params.quality, component.params.level, L.JPEG_QUALITY)
+            to_pil_image(clean[0]).save(folder / f"{tile.stem}.jpg", quality=quality, subsampling=2)
             continue
         op = component.realize(tuple(clean.shape), [ImageKey(seed, tile.stem)], torch.device("cpu"))
         target = np.asarray(to_pil_image(op.true(clean)[0]))
         if task == "inpainting":
             alpha = (op.mask[0, 0].numpy() * 255).round().astype(np.uint8)
-            Image.fromarray(np.dstack([target, alpha]), "RGBA").save(folder / f"{tile.stem}.png")
+            rgb = np.asarray(to_pil_image(clean[0]))
+            Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(folder / f"{tile.stem}.png")
         else:
             Image.fromarray(target).save(folder / f"{tile.stem}.png")
 
@@ -84,16 +87,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
     parser.add_argument("--limit", type=int, default=8)
+    parser.add_argument("--tasks", nargs="*", default=None, help="only these tasks (default: the quickstart's four)")
     args = parser.parse_args()
     out = args.out.resolve()
     plugins = load_plugins()
     base = yaml.safe_load(QUICKSTART.read_text())
     base["inputs"]["limit"] = args.limit
-    base["outputs"]["dir"] = str(out / "true")
-    run_recipe(parse_recipe(base, plugins.registry), plugins, recipe_path=QUICKSTART, quiet=True)
     table = {}
-    for spec in base["tasks"]:
+    for spec in [s for s in base["tasks"] if args.tasks is None or s["task"] in args.tasks]:
         task, name = spec["task"], f"{spec['task']}-{spec['level']}"
+        true = {**copy.deepcopy(base), "tasks": [spec], "outputs": {**base["outputs"], "dir": str(out / "true")}}
+        run_recipe(parse_recipe(true, plugins.registry), plugins, recipe_path=QUICKSTART, quiet=True)
         tiles = sorted((out / "true" / name / "inputs").glob("*/*.png"))[: args.limit]
         write_degraded(task, {"level": spec["level"], **spec.get("params", {})}, tiles, out / "files" / name,
                        base["seed"])
@@ -110,6 +114,8 @@ def main() -> None:
         print(f"{name:16s} PSNR true {row['true_psnr']:.3f} auto {row['auto_psnr']:.3f} "
               f"(Δ {row['auto_psnr'] - row['true_psnr']:+.3f} dB)  SSIM true {row['true_ssim']:.4f} "
               f"auto {row['auto_ssim']:.4f}", flush=True)
+        for image, summary in row["found"].items():
+            print(f"    {image}: {summary}", flush=True)
     (out / "auto_vs_true.json").write_text(json.dumps(table, indent=2))
 
 

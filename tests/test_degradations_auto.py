@@ -16,6 +16,7 @@ from PIL import Image
 from restorefw.cli import cli
 from restorefw.degradation import ImageKey
 from restorefw.errors import UserError
+from restorefw.imageio import load_image
 from restorefw_plugins.aerial.dataset import tile
 from restorefw_plugins.degradations import levels as L
 from restorefw_plugins.degradations.auto import Auto, Found
@@ -137,8 +138,11 @@ def test_alpha_channel_gives_the_holes_and_stays_out_of_the_noise_fit(tmp_path):
     Image.fromarray(np.dstack([target, alpha]), "RGBA").save(tmp_path / "p.png")
     found = Auto().for_input(tmp_path / "p.png", (32, 32), 3)
     assert [s["task"] for s in found.steps] == ["inpainting"]
-    mask = found.realize((1, 3, 32, 32), _keys(1), CPU).mask
-    assert torch.allclose(mask[0, 0], torch.from_numpy(alpha / 255.0).float(), atol=1e-6)
+    op = found.realize((1, 3, 32, 32), _keys(1), CPU)
+    assert torch.allclose(op.mask[0, 0], torch.from_numpy(alpha / 255.0).float(), atol=1e-6)
+    Image.fromarray(np.dstack([np.asarray(to_pil_image(clean[0])), alpha]), "RGBA").save(tmp_path / "q.png")
+    read = load_image(tmp_path / "q.png", 3)[0]  # as the run reads it: composited on white
+    assert (op(clean)[0] - read).abs().max() < 1.5 / 255
 
 
 def test_a_user_mask_is_the_hole_source(tmp_path):
@@ -276,3 +280,22 @@ def test_a_crop_off_the_block_grid_drops_the_jpeg_stage():
     assert "deartifacting" not in [s["task"] for s in found.steps] and "off its 8×8 block grid" in found.summary()
     stretched = Auto().for_input(DATA / "q40_444.jpg", (64, 64), 3, fit="stretch")
     assert "deartifacting" in [s["task"] for s in stretched.steps]
+
+
+def test_exif_rotated_jpeg_gets_transposed_tables_and_factors(tmp_path):
+    rng = np.random.default_rng(3)
+    tables = [rng.integers(2, 60, 64).tolist() for _ in range(2)]
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    clean = _tiles(1, 64)[0][:, :, :48]
+    to_pil_image(clean).save(tmp_path / "r.jpg", qtables=tables, subsampling=1, exif=exif.tobytes())
+    (step,) = Auto().for_input(tmp_path / "r.jpg", (64, 64), 3, fit="stretch").steps[-1:]
+    assert step["task"] == "deartifacting"
+    assert step["params"]["tables"][0] == np.array(tables[0]).reshape(8, 8).T.ravel().tolist()
+    assert step["params"]["sampling"] == [[1, 2], [1, 1], [1, 1]]
+    shown = load_image(tmp_path / "r.jpg", 3)[0]  # as the run reads it: rotated
+    assert shown.shape[-2:] == (48, 64)
+    rotated = torch.rot90(clean, -1, (1, 2))[None]
+    own = Deartifacting(**step["params"]).realize((1, 3, 48, 64), _keys(1), CPU)
+    unrotated = Deartifacting(tables=tables, sampling=[[1, 2], [1, 1], [1, 1]]).realize((1, 3, 48, 64), _keys(1), CPU)
+    assert (own(rotated)[0] - shown).abs().mean() < (unrotated(rotated)[0] - shown).abs().mean()

@@ -190,6 +190,8 @@ class Inpainting(SingleTask):
         mask: Path | None = None
         mask_channel: Literal["grey", "alpha"] = Field(
             "grey", description="what of the `mask` image marks the known pixels: its grey level or its alpha channel")
+        fill: float = Field(0.0, ge=0, le=1, description="the value holes take (0: black, RUSIR's; 1: white, as a "
+                                                         "photo's transparent pixels read, composited on white)")
         mask_fit: Literal["stretch", "crop", "pad"] = Field(
             "stretch", description="how a non-square `mask` meets the image: resized (stretch), or centre-cropped or "
                                    "padded to a square first, as `inputs.fit` does to a restored photo")
@@ -204,7 +206,7 @@ class Inpainting(SingleTask):
             strokes = L.pick(p.strokes, p.level, L.INPAINTING_STROKES)
             masks = [stroke_mask(h, w, strokes, numpy_generator(k.seed, k.image_id, f"{stage}/strokes"), p.brush)
                      for k in keys]
-        return InpaintingOperator(masks, device)
+        return InpaintingOperator(masks, device, p.fill)
 
 
 SINGLE_TASKS: dict[str, type[SingleTask]] = {c.name: c for c in (Upsampling, Denoising, Deartifacting, Inpainting)}

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageOps
 
 from restorefw.errors import UserError
 from restorefw.imageio import fit_square
@@ -104,8 +104,12 @@ def scale_stage(height: int, width: int, resolution: tuple[int, int]) -> tuple[d
     return {"size": [out_h, out_w]}, finding
 
 
-def jpeg_stage(header: JpegHeader, channels: int) -> tuple[dict[str, Any] | None, dict]:
-    """Deartifacting parameters carrying the file's own tables and sampling factors."""
+FLIPPED_AXES = {2: "w", 3: "hw", 4: "h", 6: "h", 7: "hw", 8: "w"}  # EXIF orientation → axes it reverses
+
+
+def jpeg_stage(header: JpegHeader, channels: int, orientation: int = 1) -> tuple[dict[str, Any] | None, dict]:
+    """Deartifacting parameters carrying the file's own tables and sampling factors, in the frame the
+    run reads the image in (EXIF orientation 5–8 transposes it, and with it the tables and factors)."""
     finding: dict[str, Any] = {"colour": header.colour, "subsampling": header.subsampling,
                                "sampling": [list(s) for s in header.sampling], "progressive": header.progressive}
     if header.colour not in ("grey", "ycbcr"):
@@ -114,18 +118,26 @@ def jpeg_stage(header: JpegHeader, channels: int) -> tuple[dict[str, Any] | None
     tables = header.component_tables()
     finding["tables"] = [t.ravel().tolist() for t in tables]
     finding["ijg_quality"] = _ijg_quality(tables)
+    mcu = (8 * max(v for _, v in header.sampling), 8 * max(h for h, _ in header.sampling))
+    flipped = FLIPPED_AXES.get(orientation, "")
+    if ("h" in flipped and header.height % mcu[0]) or ("w" in flipped and header.width % mcu[1]):
+        finding["unsupported"] = (f"EXIF orientation {orientation} flips this {header.width}×{header.height} JPEG "
+                                  "off its 8×8 block grid: no deartifacting stage")
+        return None, finding
+    if orientation >= 5:
+        tables = [t.T for t in tables]
     if header.colour == "grey":
         sampling = [[1, 1]] * (3 if channels == 3 else 1)
     else:
-        sampling = [list(s) for s in header.sampling]
-    return {"tables": finding["tables"], "sampling": sampling}, finding
+        sampling = [[v, h] if orientation >= 5 else [h, v] for h, v in header.sampling]
+    return {"tables": [t.ravel().tolist() for t in tables], "sampling": sampling}, finding
 
 
 def _alpha(path: Path) -> np.ndarray | None:
     with Image.open(path) as img:
         if img.mode not in ("RGBA", "LA", "PA") and "transparency" not in img.info:
             return None
-        alpha = np.asarray(img.convert("RGBA").getchannel("A"), dtype=np.float32) / 255.0
+        alpha = np.asarray(ImageOps.exif_transpose(img).convert("RGBA").getchannel("A"), dtype=np.float32) / 255.0
     return alpha if alpha.min() < 1.0 else None
 
 
@@ -174,6 +186,8 @@ def inspect_file(path: str | Path, resolution: tuple[int, int], channels: int = 
     try:
         with Image.open(path) as img:
             img.load()
+            orientation = int(img.getexif().get(0x0112, 1) or 1)
+            img = ImageOps.exif_transpose(img)
             width, height = img.size
             pixels = from_pil_image(img.convert("L" if channels == 1 else "RGB"))
         header = read_jpeg_header(path)
@@ -196,8 +210,9 @@ def inspect_file(path: str | Path, resolution: tuple[int, int], channels: int = 
     if noise.drop >= MIN_DROP or noise.sigma_half >= NOISE_SIGMA:
         stages.append(("denoising", {"photons": round(noise.photons, 2), "drop": round(noise.drop, 4)}))
     if header is not None:
-        deartifacting, found["jpeg"] = jpeg_stage(header, channels)
+        deartifacting, found["jpeg"] = jpeg_stage(header, channels, orientation)
         mcu = (8 * max(v for _, v in header.sampling), 8 * max(h for h, _ in header.sampling))
+        mcu = mcu[::-1] if orientation >= 5 else mcu
         if deartifacting is not None and (offset[0] % mcu[0] or offset[1] % mcu[1]):
             notes.append(f"JPEG tables read, but inputs.fit ({fit}) shifts the image by {list(offset)} pixels, off "
                          "its 8×8 block grid: no deartifacting stage (crop the photo square at a multiple of "
@@ -221,7 +236,7 @@ def inspect_file(path: str | Path, resolution: tuple[int, int], channels: int = 
         stages.append(("inpainting", {"mask": str(mask), "mask_fit": "stretch" if fit == "refuse" else fit}))
     elif alpha is not None:
         found["holes"] = {"source": "alpha", "hole_fraction": round(float((alpha < 0.5).mean()), 4)}
-        stages.append(("inpainting", {"mask": str(path), "mask_channel": "alpha",
+        stages.append(("inpainting", {"mask": str(path), "mask_channel": "alpha", "fill": 1.0,
                                       "mask_fit": "stretch" if fit == "refuse" else fit}))
     if noise.pairs < MIN_PAIRS:
         found["noise"]["note"] = f"too few usable pixels ({noise.pairs}) to estimate noise"

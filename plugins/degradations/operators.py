@@ -143,14 +143,17 @@ class DeartifactingOperator(DegradationOperator):
 
 
 class InpaintingOperator(DegradationOperator):
-    """Multiplication by a fixed per-image mask [B,1,H,W] (1 = known): true = f̂ = x·mask."""
+    """A fixed per-image mask [B,1,H,W] (1 = known): true = f̂ = x·mask + fill·(1 − mask)."""
 
-    def __init__(self, masks: Sequence[np.ndarray], device: torch.device) -> None:
+    def __init__(self, masks: Sequence[np.ndarray], device: torch.device, fill: float = 0.0) -> None:
         super().__init__()
         self.mask = torch.from_numpy(np.stack(masks)[:, None]).to(device)
+        self.fill = float(fill)
 
     def true(self, x: torch.Tensor) -> torch.Tensor:
-        return quantize_8bit(x.detach().float().cpu() * self.mask.cpu()).to(x.device)
+        mask = self.mask.cpu()
+        return quantize_8bit(x.detach().float().cpu() * mask + self.fill * (1 - mask)).to(x.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.mask.to(x.dtype)
+        mask = self.mask.to(x.dtype)
+        return x * mask + self.fill * (1 - mask) if self.fill else x * mask

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from restorefw.errors import UserError
 from restorefw.imageio import fit_square
@@ -82,6 +82,7 @@ def load_mask_file(path: str | Path, height: int, width: int, channel: str = "gr
     path = Path(path)
     try:
         with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
             img = img.convert("RGBA").getchannel("A") if channel == "alpha" else img.convert("L")
             if fit in ("crop", "pad") and img.width != img.height:
                 square, _ = fit_square(torch.from_numpy(np.asarray(img, dtype=np.float32))[None], fit, path)
