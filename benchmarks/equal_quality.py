@@ -1,0 +1,231 @@
+"""Equal-quality benchmark: time per image and PSNR of RUSIR's schedule against faster recipes.
+
+Problem set: an FFHQ-like random generator (channel_base 32768, channel_max 512, 8 mapping layers,
+z = w = 512; its w_avg is the mean of 10 000 mapped codes, as training would have tracked it),
+ground truths G(w*) with w* = w_avg + 0.5·(mapping(z) − w_avg), one z per seed, inside the prior's
+range by construction; targets for the four tasks at level M made by the true operators (seeded).
+
+Reference: examples/rusir.yaml's schedule and loss (W/W+/W++ 150 NGD steps each), float32, batch 1.
+Contenders: each recipe's schedule, losses, precision and batch size. Reference and contenders run
+interleaved image by image (batch-1 contenders) so that load on a shared machine hits them alike;
+the load average is printed with every table. The LPIPS backbone is a seeded random VGG by
+default (no pretrained weights on the benchmark machine; `--backbone pretrained` to change it):
+both sides optimise the same loss, and PSNR is measured against the ground truth.
+
+    python benchmarks/equal_quality.py [--sizes 64 256] [--seeds 4] [--tasks upsampling ...]
+        [--contenders examples/fast.yaml] [--channel-base 32768 --channel-max 512] [--phases]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import yaml
+
+from restorefw.build import Generators, build
+from restorefw.degradation import ImageKey
+from restorefw.device import resolve_device
+from restorefw.plugins import load_plugins
+from restorefw.recipe import Recipe, parse_recipe
+
+ROOT = Path(__file__).resolve().parent.parent
+TASKS = ("upsampling", "denoising", "deartifacting", "inpainting")
+PSI = 0.5
+
+
+def generator_spec(size: int, channel_base: int, channel_max: int) -> dict:
+    config = {"z_dim": 512, "c_dim": 0, "w_dim": 512, "img_resolution": size, "img_channels": 3,
+              "mapping_kwargs": {"num_layers": 8},
+              "synthesis_kwargs": {"channel_base": channel_base, "channel_max": channel_max}}
+    return {"type": "stylegan2-ada", "params": {"init": "random", "seed": 0, "config": config}}
+
+
+def benchmark_recipe(path: Path, generator: dict, task: str, backbone: str, reference: bool) -> dict:
+    """A recipe file's method on the benchmark problem: its generator, degradation and inputs replaced."""
+    data = yaml.safe_load(path.read_text())
+    data.pop("tasks", None)
+    data.update(generator=generator, degradation={"task": task, "level": "M"}, inputs={"path": "unused"})
+    for loss in data["losses"]:
+        if str(loss.get("type", "")).startswith("lpips"):
+            loss.setdefault("params", {})["backbone"] = backbone
+    if reference:
+        data.update(precision="float32", batch_size=1)
+    return data
+
+
+def machine() -> str:
+    flags = set()
+    if Path("/proc/cpuinfo").exists():
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, flags {' '.join(shown) or '-'}, "
+            f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+@torch.no_grad()
+def ground_truths(G: torch.nn.Module, seeds: list[int]) -> torch.Tensor:
+    """G(w*) in [0, 1] for w* = w_avg + ψ(mapping(z) − w_avg), z seeded per image."""
+    zs = torch.stack([torch.randn(G.z_dim, generator=torch.Generator().manual_seed(1000 + s)) for s in seeds])
+    w = G.mapping(zs.to(G.mapping.w_avg.device))
+    w_avg = G.mapping.w_avg
+    ws = w_avg + PSI * (w - w_avg)
+    return ((G.synthesis(ws, noise_mode="const") + 1) / 2).clamp(0, 1)
+
+
+@torch.no_grad()
+def track_w_avg(G: torch.nn.Module, count: int = 10_000) -> None:
+    z = torch.randn(count, G.z_dim, generator=torch.Generator().manual_seed(12345)).to(G.mapping.w_avg.device)
+    G.mapping.w_avg.copy_(G.mapping(z)[:, 0].mean(0))
+
+
+def psnr(x: torch.Tensor, y: torch.Tensor) -> list[float]:
+    mse = (x.float() - y.float()).pow(2).mean((1, 2, 3))
+    return [10 * math.log10(1 / max(m, 1e-12)) for m in mse.tolist()]
+
+
+@dataclass
+class Result:
+    seconds: list[float] = field(default_factory=list)  # per image
+    psnr: list[float] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)  # final objective, degraded space
+    phase_psnr: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, seconds: float, clean: torch.Tensor, restoration, count: int) -> None:
+        self.seconds += [seconds / count] * count
+        self.psnr += psnr(restoration.restored, clean)
+        for log in restoration.log:
+            last = [k for k in log if k.endswith("/total")][-1]
+            self.loss.append(log[last][-1])
+        for name, images in restoration.phase_images.items():
+            self.phase_psnr.setdefault(name, []).extend(psnr(images, clean))
+
+
+class Method:
+    """A recipe built for the benchmark problem (its generator shared through `generators`)."""
+
+    def __init__(self, name: str, recipe: Recipe, registry, generators: Generators, device: torch.device,
+                 keep_phases: bool) -> None:
+        self.name, self.recipe, self.device, self.keep_phases = name, recipe, device, keep_phases
+        built = build(recipe, registry, device, generators)
+        self.G, self.restorer, self.degradation = built.generator, built.restorer, built.degradation
+        self.warm_up = build(parse_recipe(_short(recipe), registry), registry, device, generators).restorer
+        self.result = Result()
+
+    def _problem(self, clean: torch.Tensor, keys: list[ImageKey]):
+        operator = self.degradation.realize(tuple(clean.shape), keys, self.device)
+        with torch.no_grad():
+            return operator.true(clean), operator
+
+    def warm(self, clean: torch.Tensor) -> None:
+        """Two steps per phase off the clock: first-call allocations and kernel selection."""
+        keys = [ImageKey(self.recipe.seed, "warm-up")] * clean.shape[0]
+        self.warm_up.restore(*self._problem(clean, keys), keys)
+
+    def run(self, clean: torch.Tensor, seeds: list[int]) -> None:
+        keys = [ImageKey(self.recipe.seed, f"eq{s}") for s in seeds]
+        target, operator = self._problem(clean, keys)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        restoration = self.restorer.restore(target, operator, keys, keep_phases=self.keep_phases)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.result.add(time.perf_counter() - start, clean.cpu(), restoration, len(seeds))
+
+
+def run_size(size: int, args, plugins, device: torch.device) -> list[tuple[str, str, Result]]:
+    generator = generator_spec(size, args.channel_base, args.channel_max)
+    recipes = {"reference": (args.reference, True)} | {p.stem: (p, False) for p in args.contenders}
+    generators = Generators(plugins.registry)
+    rows = []
+    for task in args.tasks:
+        methods = [Method(name, parse_recipe(benchmark_recipe(path, generator, task, args.backbone, is_reference),
+                                             plugins.registry),
+                          plugins.registry, generators, device, args.phases and is_reference)
+                   for name, (path, is_reference) in recipes.items()]
+        G = methods[0].G
+        if not getattr(G, "_benchmark_w_avg", False):
+            track_w_avg(G)
+            G._benchmark_w_avg = True
+        seeds = list(range(args.seeds))
+        clean = ground_truths(G, seeds)
+        for method in methods:
+            method.warm(clean[:method.recipe.batch_size])
+        for method in [m for m in methods if m.recipe.batch_size > 1]:
+            for start in range(0, len(seeds), method.recipe.batch_size):
+                chunk = seeds[start:start + method.recipe.batch_size]
+                method.run(clean[start:start + len(chunk)], chunk)
+        for i, seed in enumerate(seeds):  # batch-1 methods interleaved image by image
+            for method in [m for m in methods if m.recipe.batch_size == 1]:
+                method.run(clean[i:i + 1], [seed])
+        rows += [(task, m.name, m.result) for m in methods]
+        print(f"  {size}² {task} done ({load()})", flush=True)
+    return rows
+
+
+def _short(recipe: Recipe) -> dict:
+    """The recipe with at most two steps per phase (warm-up)."""
+    data = recipe.model_dump()
+    for phase in data["schedule"]["phases"]:
+        phase["steps"] = min(phase["steps"], 2)
+    return data
+
+
+def report(size: int, rows: list[tuple[str, str, Result]], phases: bool) -> None:
+    print(f"\n| size | task | method | s/image | PSNR dB | final loss | time / reference | ΔPSNR dB |")
+    print("|---|---|---|---|---|---|---|---|")
+    reference = {task: r for task, name, r in rows if name == "reference"}
+    for task, name, r in rows:
+        ref = reference[task]
+        t, p = statistics.mean(r.seconds), statistics.mean(r.psnr)
+        print(f"| {size} | {task} | {name} | {t:.1f} | {p:.2f} | {statistics.mean(r.loss):.4f} | "
+              f"{t / statistics.mean(ref.seconds):.2f} | {p - statistics.mean(ref.psnr):+.2f} |")
+    if phases:
+        print("\nreference PSNR at the end of each phase (mean over seeds):")
+        for task, r in reference.items():
+            print(f"  {task}: " + ", ".join(f"{k} {statistics.mean(v):.2f}" for k, v in r.phase_psnr.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--seeds", type=int, default=4, help="ground-truth images per task")
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    parser.add_argument("--reference", type=Path, default=ROOT / "examples" / "rusir.yaml")
+    parser.add_argument("--contenders", type=Path, nargs="+", default=[ROOT / "examples" / "fast.yaml"])
+    parser.add_argument("--channel-base", type=int, default=32768)
+    parser.add_argument("--channel-max", type=int, default=512)
+    parser.add_argument("--backbone", choices=["random", "pretrained"], default="random")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--phases", action="store_true", help="also print the reference's PSNR after each phase")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    device = resolve_device(args.device)
+    plugins = load_plugins()
+    print(f"machine: {machine()}; device {device}")
+    print(f"generator: channel_base {args.channel_base}, channel_max {args.channel_max}; seeds {args.seeds}; "
+          f"level M; LPIPS backbone {args.backbone}; contenders {', '.join(str(p) for p in args.contenders)}")
+    for size in args.sizes:
+        print(f"\n{size}²: start ({load()})", flush=True)
+        rows = run_size(size, args, plugins, device)
+        report(size, rows, args.phases)
+        print(f"{size}²: end ({load()})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
