@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import sys
+
 import torch
 
 from restorefw.errors import UserError
@@ -16,6 +19,7 @@ def resolve_device(name: str = "auto") -> torch.device:
                         "Use `auto` or `cpu`.")
     if name == "cpu":
         flush_denormals()
+        reuse_freed_memory()
     return torch.device(name)
 
 
@@ -24,3 +28,21 @@ def flush_denormals() -> None:
     them, and x86 arithmetic on denormals is up to 100x slower (measured here: a 32² restoration
     step went from 1.3 s to 14 ms); the values involved are below 1e-38."""
     torch.set_flush_denormal(True)
+
+
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc mallopt parameters
+INT_MAX = 2**31 - 1
+
+
+def reuse_freed_memory() -> bool:
+    """Keep freed CPU memory in the process (glibc only; False elsewhere). glibc serves every block over
+    32 MiB with a fresh mmap and unmaps it on free, so each optimisation step faulted its large
+    activations in again page by page: 1.3 GiB of page faults per step at 64², batch 4, which made
+    batches slower per image than single images. Afterwards the process keeps its peak heap."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, INT_MAX))
