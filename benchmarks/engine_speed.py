@@ -3,14 +3,16 @@
 FFHQ-like random generator (channel_base 32768, channel_max 512, 8 mapping layers, z = w = 512),
 float32, noise_mode const; loss = RUSIR's lpips-multires (VGG; a random backbone, since timing does
 not depend on the weights) with 0.1·L1; upsampling ×8 at 64² and 128², ×4 at 256² (the reference
-measurement's settings). Usage:
+measurement's settings). `--clock cpu` times the process's CPU seconds instead of wall seconds:
+on a shared machine, with one thread (OMP_NUM_THREADS=1), that is what to compare. Usage:
 
-    python benchmarks/engine_speed.py [--sizes 64 128 256] [--batches 1 4 8] [--steps 5]
+    python benchmarks/engine_speed.py [--sizes 64 128 256] [--batches 1 4 8] [--steps 5] [--clock wall|cpu]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import torch
@@ -40,7 +42,8 @@ def recipe(size: int, steps: int, precision: str = "float32") -> dict:
     }
 
 
-def measure(size: int, batch: int, steps: int, device: torch.device, precision: str = "float32") -> list[float]:
+def measure(size: int, batch: int, steps: int, device: torch.device, precision: str = "float32",
+            clock=time.perf_counter) -> list[float]:
     plugins = load_plugins()
     parsed = parse_recipe(recipe(size, steps, precision), plugins.registry)
     restorer = build(parsed, plugins.registry, device, Generators(plugins.registry)).restorer
@@ -54,7 +57,7 @@ def measure(size: int, batch: int, steps: int, device: torch.device, precision: 
     def on_step(phase: str, step: int, total: int, loss: float) -> None:
         if device.type == "cuda":
             torch.cuda.synchronize()
-        stamps.setdefault(phase, []).append(time.perf_counter())
+        stamps.setdefault(phase, []).append(clock())
 
     restorer.restore(target, operator, keys, on_step=on_step)
     per_phase = []
@@ -71,17 +74,20 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     args = parser.parse_args()
     device = resolve_device(args.device)
-    print(f"device {device}, precision {args.precision}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    print(f"device {device}, precision {args.precision}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"{args.clock} seconds, load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print("| size | batch | W s/step | W+ s/step | W++ s/step | s/image (450 steps) | images/s | reference s/image |")
     print("|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         for batch in args.batches:
-            w, wp, wpp = measure(size, batch, args.steps, device, args.precision)
+            w, wp, wpp = measure(size, batch, args.steps, device, args.precision, clock)
             per_image = 150 * (w + wp + wpp) / batch
             ref = REFERENCE.get(size)
-            ref_text = f"{150 * sum(ref):.0f}" if ref and batch == 1 else "-"
+            ref_text = f"{150 * sum(ref):.0f}" if ref and batch == 1 and args.clock == "wall" else "-"
             print(f"| {size} | {batch} | {w:.3f} | {wp:.3f} | {wpp:.3f} | {per_image:.1f} | "
                   f"{1 / per_image:.4f} | {ref_text} |", flush=True)
 
