@@ -149,32 +149,37 @@ class Method:
 
 
 def run_size(size: int, args, plugins, device: torch.device) -> list[tuple[str, str, Result]]:
+    """All methods on all tasks, seed by seed (so that an interrupted run still has whole seeds); batch-1
+    methods interleaved image by image, batched contenders run on all seeds at the start."""
     generator = generator_spec(size, args.channel_base, args.channel_max)
     recipes = {"reference": (args.reference, True)} | {p.stem: (p, False) for p in args.contenders}
     generators = Generators(plugins.registry)
-    rows = []
-    for task in args.tasks:
-        methods = [Method(name, parse_recipe(benchmark_recipe(path, generator, task, args.backbone, is_reference),
-                                             plugins.registry),
-                          plugins.registry, generators, device, args.phases and is_reference)
-                   for name, (path, is_reference) in recipes.items()]
-        G = methods[0].G
-        if not getattr(G, "_benchmark_w_avg", False):
-            track_w_avg(G)
-            G._benchmark_w_avg = True
-        seeds = list(range(args.seeds))
-        clean = ground_truths(G, seeds)
-        for method in methods:
-            method.warm(clean[:method.recipe.batch_size])
-        for method in [m for m in methods if m.recipe.batch_size > 1]:
-            for start in range(0, len(seeds), method.recipe.batch_size):
-                chunk = seeds[start:start + method.recipe.batch_size]
-                method.run(clean[start:start + len(chunk)], chunk)
-        for i, seed in enumerate(seeds):  # batch-1 methods interleaved image by image
-            for method in [m for m in methods if m.recipe.batch_size == 1]:
-                method.run(clean[i:i + 1], [seed])
-        rows += [(task, m.name, m.result) for m in methods]
-        print(f"  {size}² {task} done ({load()})", flush=True)
+    methods = {task: [Method(name, parse_recipe(benchmark_recipe(path, generator, task, args.backbone, is_reference),
+                                                plugins.registry),
+                             plugins.registry, generators, device, args.phases and is_reference)
+                      for name, (path, is_reference) in recipes.items()]
+               for task in args.tasks}
+    G = methods[args.tasks[0]][0].G
+    track_w_avg(G)
+    seeds = list(range(args.seeds))
+    clean = ground_truths(G, seeds)
+    rows = [(task, m.name, m.result) for task in args.tasks for m in methods[task]]
+    try:
+        for task in args.tasks:
+            for method in methods[task]:
+                method.warm(clean[:method.recipe.batch_size])
+                for start in range(0, len(seeds), method.recipe.batch_size) if method.recipe.batch_size > 1 else []:
+                    chunk = seeds[start:start + method.recipe.batch_size]
+                    method.run(clean[start:start + len(chunk)], chunk)
+        for i, seed in enumerate(seeds):
+            for task in args.tasks:
+                for method in [m for m in methods[task] if m.recipe.batch_size == 1]:
+                    method.run(clean[i:i + 1], [seed])
+                    r = method.result
+                    print(f"  {size}² seed {seed} {task} {method.name}: {r.seconds[-1]:.1f} s, PSNR {r.psnr[-1]:.2f}, "
+                          f"loss {r.loss[-1]:.4f} ({load()})", flush=True)
+    except KeyboardInterrupt:
+        print("  interrupted: the table has the images finished so far", flush=True)
     return rows
 
 
@@ -187,18 +192,22 @@ def _short(recipe: Recipe) -> dict:
 
 
 def report(size: int, rows: list[tuple[str, str, Result]], phases: bool) -> None:
-    print(f"\n| size | task | method | s/image | PSNR dB | final loss | time / reference | ΔPSNR dB |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| size | task | method | images | s/image | PSNR dB | final loss | time / reference | ΔPSNR dB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     reference = {task: r for task, name, r in rows if name == "reference"}
     for task, name, r in rows:
         ref = reference[task]
-        t, p = statistics.mean(r.seconds), statistics.mean(r.psnr)
-        print(f"| {size} | {task} | {name} | {t:.1f} | {p:.2f} | {statistics.mean(r.loss):.4f} | "
-              f"{t / statistics.mean(ref.seconds):.2f} | {p - statistics.mean(ref.psnr):+.2f} |")
+        n = min(len(r.psnr), len(ref.psnr))  # the images both finished
+        if n == 0:
+            continue
+        t, p = statistics.mean(r.seconds[:n]), statistics.mean(r.psnr[:n])
+        print(f"| {size} | {task} | {name} | {n} | {t:.1f} | {p:.2f} | {statistics.mean(r.loss[:n]):.4f} | "
+              f"{t / statistics.mean(ref.seconds[:n]):.2f} | {p - statistics.mean(ref.psnr[:n]):+.2f} |")
     if phases:
         print("\nreference PSNR at the end of each phase (mean over seeds):")
         for task, r in reference.items():
-            print(f"  {task}: " + ", ".join(f"{k} {statistics.mean(v):.2f}" for k, v in r.phase_psnr.items()))
+            if r.phase_psnr:
+                print(f"  {task}: " + ", ".join(f"{k} {statistics.mean(v):.2f}" for k, v in r.phase_psnr.items()))
 
 
 def main() -> None:
