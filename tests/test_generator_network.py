@@ -239,3 +239,26 @@ def test_registry_random_init_and_params(tmp_path: Path, tiny) -> None:
         registry.create("generator", "stylegan2-ada", {"init": "random", "backbone": "x"}, path="generator")
     G2 = registry.create("generator", "stylegan2-ada", {"checkpoint": str(TINY / "generator.pkl")}).load("cpu")
     assert G2.num_ws == 8 and not G2.training
+
+
+def test_cached_weight_constants_follow_weight_changes_and_training() -> None:
+    """A frozen layer caches what it derives from its weights (demodulation sums, transposed up-conv weight,
+    noise + bias); new weights copied in place must be seen, and a training layer must get weight gradients."""
+    cfg = _config()
+    a, b = _perturbed(build_generator(cfg, seed=1)), _perturbed(build_generator(cfg, seed=2), seed=3)
+    a.eval().requires_grad_(False)
+    b.eval().requires_grad_(False)
+    ws = torch.randn(2, a.num_ws, a.w_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        before = a.synthesis(ws)
+        a.load_state_dict(b.state_dict())
+        after = a.synthesis(ws)
+    assert not torch.allclose(before, after)
+    assert torch.equal(after, b.synthesis(ws))
+    a.requires_grad_(True)
+    for noise_mode in ("const", "none"):
+        a.zero_grad()
+        a.synthesis(ws, noise_mode=noise_mode).square().mean().backward()
+        layer = a.synthesis.b8.conv0
+        assert layer.weight.grad.abs().sum() > 0 and layer.bias.grad.abs().sum() > 0
+        assert noise_mode != "const" or layer.noise_strength.grad.abs() > 0
