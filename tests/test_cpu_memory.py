@@ -21,9 +21,10 @@ def _faults_of_touching(mib: int) -> int:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator only")
 def test_a_freed_large_buffer_is_reused_without_page_faults() -> None:
     """glibc's default maps every block over 32 MiB afresh and unmaps it on free: one fault per page, every
-    time. After resolve_device('cpu') the heap keeps it (it settles after a few allocations)."""
+    time. After resolve_device('cpu') the heap keeps it (it settles within a few allocations)."""
     resolve_device("cpu")
     for _ in range(4):
         _faults_of_touching(64)
     pages = 64 * 2**20 // resource.getpagesize()
-    assert max(_faults_of_touching(64) for _ in range(3)) < pages // 10
+    counts = [_faults_of_touching(64) for _ in range(6)]
+    assert max(counts[-3:]) < pages // 10, counts
