@@ -29,7 +29,7 @@ def distribution_of(obj: Any) -> str | None:
 
 
 def describe(kind: str, obj: Any) -> str:
-    """`loss 'ms-ssim' (class MSSSIM, distribution restorefw 0.1.0)`: who to blame, for messages."""
+    """`loss 'my-loss' (class MyLoss, distribution my-plugin 1.0)`: who to blame, for messages."""
     cls = obj if isinstance(obj, type) else type(obj)
     name = getattr(cls, "name", "") or cls.__name__
     where = distribution_of(cls)
