@@ -8,6 +8,8 @@ import yaml
 from test_engine import in_range_images, recipe_dict
 
 FAULTY = """
+import time
+
 import torch
 from restorefw import hookimpl
 from restorefw.loss import Loss
@@ -43,9 +45,17 @@ class Short(Metric):
     def paired(self, pred, ref):
         return torch.zeros(1)
 
+class Sleepy(Loss):
+    name = "sleepy"
+    description = "Takes its time."
+
+    def forward(self, x):
+        time.sleep(0.2)
+        return (x - self.target).abs().flatten(1).mean(1)
+
 @hookimpl
 def restorefw_losses():
-    return [RaisesOnImg1, WrongShape]
+    return [RaisesOnImg1, WrongShape, Sleepy]
 
 @hookimpl
 def restorefw_metrics():
@@ -109,3 +119,12 @@ def test_a_raising_degradation_names_itself_and_the_run_ends_cleanly(tmp_path, c
     assert "degradation 'DenoisingOperator' (restorefw_plugins.degradations.operators.DenoisingOperator, " \
            "distribution restorefw 0.1.0)" in err
     assert "raised FloatingPointError: sigma went negative" in err and err.count("sigma went negative") == 3
+
+
+def test_a_slow_loss_is_named_once(tmp_path, install_dist, cli, monkeypatch):
+    install_dist("restorefw-faulty", {"faulty": "broken_faulty"}, {"broken_faulty": FAULTY}, version="0.3")
+    monkeypatch.setenv("RESTOREFW_SLOW_PLUGIN_SECONDS", "0.1")
+    code, _, err = cli("run", write(tmp_path, batch_size=3, losses=[{"type": "sleepy"}]))
+    assert code == 0, err
+    assert err.count("warning: loss 'sleepy' (broken_faulty.Sleepy, distribution restorefw-faulty 0.3) took ") == 1
+    assert "over $RESTOREFW_SLOW_PLUGIN_SECONDS = 0.1 s" in err
