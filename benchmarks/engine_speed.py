@@ -17,9 +17,9 @@ import time
 
 import torch
 
+from restorefw.build import Generators, build
 from restorefw.degradation import ImageKey
 from restorefw.device import resolve_device
-from restorefw.build import Generators, build
 from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
 

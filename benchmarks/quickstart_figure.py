@@ -20,7 +20,8 @@ def compose(run: Path) -> Image.Image:
     rows = [[Image.open(run / task / "images" / image / "grid.png").convert("RGB") for image in IMAGES]
             for task in TASKS]
     width, height = rows[0][0].size
-    canvas = Image.new("RGB", (len(IMAGES) * width + GAP * (len(IMAGES) - 1), len(TASKS) * height + ROW_GAP * (len(TASKS) - 1)), "white")
+    size = (len(IMAGES) * width + GAP * (len(IMAGES) - 1), len(TASKS) * height + ROW_GAP * (len(TASKS) - 1))
+    canvas = Image.new("RGB", size, "white")
     for r, row in enumerate(rows):
         for c, grid in enumerate(row):
             canvas.paste(grid, (c * (width + GAP), r * (height + ROW_GAP)))

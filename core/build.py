@@ -12,9 +12,9 @@ from restorefw.composition import build_degradation
 from restorefw.degradation import Degradation
 from restorefw.engine import PhasePlan, Restorer, WeightedLoss
 from restorefw.evaluation import RANDOM_BACKBONE, RANDOM_BACKBONE_FOOTNOTE, MetricSlot, build_metrics
-from restorefw.recipe_defaults import fill_defaults
 from restorefw.generator import GeneratorNetwork, check_network
 from restorefw.recipe import ComponentSpec, LossSpec, Recipe, Schedule
+from restorefw.recipe_defaults import fill_defaults
 from restorefw.registry import Registry
 
 RANDOM_BACKBONE_NOTE = ("a loss uses a RANDOM backbone (backbone: random): scores are not comparable "

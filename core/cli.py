@@ -121,7 +121,8 @@ def run(recipe: str, output: str | None, force: bool, limit: int | None, no_repo
 
 @cli.command(name="plugins")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--all", "show_all", is_flag=True, help="Also list plugins skipped by RESTOREFW_PLUGINS / autoload settings.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also list plugins skipped by RESTOREFW_PLUGINS / autoload settings.")
 def plugins_command(as_json: bool, show_all: bool) -> None:
     """List plugins: distribution, version, components by kind, and load errors."""
     plugins = get_plugins()

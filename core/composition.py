@@ -14,6 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from pydantic import BaseModel
+
 from restorefw.component import Params
 from restorefw.degradation import Degradation, DegradationOperator, ImageKey
 from restorefw.errors import RecipeError

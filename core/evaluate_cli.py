@@ -19,13 +19,21 @@ import yaml
 from restorefw.cli_context import get_plugins
 from restorefw.device import resolve_device
 from restorefw.errors import UserError, WorkError
-from restorefw.evaluation import (RANDOM_BACKBONE, RANDOM_BACKBONE_FOOTNOTE, MetricSlot, build_metrics,
-                                  metric_caption, paired_scores, set_scores)
+from restorefw.evaluation import (
+    RANDOM_BACKBONE,
+    RANDOM_BACKBONE_FOOTNOTE,
+    MetricSlot,
+    build_metrics,
+    metric_caption,
+    paired_scores,
+    set_scores,
+)
 from restorefw.generate import generator_spec, load_network, truncate
 from restorefw.imageio import atomic_write_json, list_images, read_image
 from restorefw.plugins import PluginSet
 from restorefw.recipe import ComponentSpec
 from restorefw.seeding import torch_generator
+
 
 def parse_names(values: Sequence[str], default: Sequence[str]) -> list[str]:
     """`-m a -m b,c` → ['a', 'b', 'c'] (duplicates dropped)."""
@@ -207,7 +215,8 @@ def print_report(report: dict[str, Any]) -> None:
         if info.get("random_backbone"):
             console.print(f"[yellow]{name} ({RANDOM_BACKBONE}):[/yellow] {RANDOM_BACKBONE_FOOTNOTE}.", soft_wrap=True)
     unmatched = report.get("unmatched", {})
-    for side, label in (("pred_only", "predictions without ground truth"), ("gt_only", "ground truths without prediction")):
+    for side, label in (("pred_only", "predictions without ground truth"),
+                        ("gt_only", "ground truths without prediction")):
         if unmatched.get(side):
             shown = ", ".join(unmatched[side][:10]) + (" …" if len(unmatched[side]) > 10 else "")
             print(f"warning: {len(unmatched[side])} {label}: {shown}", file=sys.stderr)

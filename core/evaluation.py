@@ -102,7 +102,8 @@ def paired_scores(slots: Sequence[MetricSlot], pred: torch.Tensor, ref: torch.Te
     return scores
 
 
-def set_scores(slots: Sequence[MetricSlot], preds: Sequence[torch.Tensor], refs: Sequence[torch.Tensor]) -> dict[str, float]:
+def set_scores(slots: Sequence[MetricSlot], preds: Sequence[torch.Tensor],
+               refs: Sequence[torch.Tensor]) -> dict[str, float]:
     """Scores of every available set metric (FID, PFID, KID) over whole runs."""
     scores = {}
     for slot in slots:

@@ -13,6 +13,7 @@ import click
 import numpy as np
 import torch
 from PIL import Image
+
 from restorefw.device import resolve_device
 from restorefw.errors import UserError
 from restorefw.generator import GeneratorNetwork, check_network
@@ -99,7 +100,8 @@ def generator_spec(registry: Registry, checkpoint: str | None, generator: str | 
     cls = registry.get("generator", generator, "--generator")
     if checkpoint is not None:
         if not cls.checkpoint_param:
-            raise UserError(f"the generator {generator!r} does not load checkpoint files; drop CHECKPOINT, use --params.")
+            raise UserError(f"the generator {generator!r} does not load checkpoint files; drop CHECKPOINT, "
+                            "use --params.")
         values[cls.checkpoint_param] = checkpoint
     if sha256 is not None:
         values["sha256"] = sha256

@@ -69,7 +69,8 @@ def check_network(G: Any, who: str) -> None:
     a violation is a PluginError naming `who` (the generator and its plugin) and the attribute."""
     def fail(problem: str) -> PluginError:
         return PluginError(f"{who}: load() returned a network that {problem}. The generator protocol is "
-                           "restorefw.generator.GeneratorNetwork (docs/plugins.md); fix the plugin or use another generator.")
+                           "restorefw.generator.GeneratorNetwork (docs/plugins.md); fix the plugin or use another "
+                           "generator.")
 
     for size in SIZES:
         value = getattr(G, size, None)

@@ -5,7 +5,7 @@ operator."""
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import torch
 
@@ -61,7 +61,8 @@ class StackedOperator(DegradationOperator):
             self.mask = torch.cat([op.mask if op.mask is not None else torch.ones(rows, 1, *out, device=masks[0].device)
                                    for op in operators])
 
-    def _each(self, x: torch.Tensor, apply: Callable[[DegradationOperator, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    def _each(self, x: torch.Tensor,
+              apply: Callable[[DegradationOperator, torch.Tensor], torch.Tensor]) -> torch.Tensor:
         return torch.cat([apply(op, part) for op, part in zip(self.operators, x.split(self.rows))])
 
     def true(self, x: torch.Tensor) -> torch.Tensor:

@@ -71,7 +71,8 @@ class Ensemble(Strict):
                                                             "sample 0 always starts at w_avg")
     transforms: Literal["none", "flips", "dihedral"] = Field(
         "none", description="sample k's image is T_k(G(w_k)), T_k cycling over the identity and the flips (4) or "
-                            "the 8 flips/rotations: a prior symmetrised for orientation-free domains (overhead imagery)")
+                            "the 8 flips/rotations: a prior symmetrised for orientation-free domains "
+                            "(overhead imagery)")
     noise_draws: int = Field(
         0, ge=0, description="render each sample as the mean of this many seeded draws of G's noise inputs instead of "
                              "the constant noise it was fitted with (averages out the stochastic detail the target "
@@ -296,7 +297,8 @@ def check_requirements(recipe: Recipe) -> None:
         except md.PackageNotFoundError:
             raise RecipeError(f"this recipe requires the distribution {name!r}, which is not installed.",
                               path=f"requires[{i}]",
-                              suggestion=f"Install it (pip install {requirement}) or remove it from `requires`.") from None
+                              suggestion=f"Install it (pip install {requirement}) or remove it from "
+                                         "`requires`.") from None
 
 
 def read_yaml(path: Path, what: str = "recipe") -> tuple[Any, LineMap]:

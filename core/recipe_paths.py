@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+
 from restorefw.component import RelativeToRecipe
 from restorefw.registry import Registry
 

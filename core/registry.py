@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
 from restorefw.component import Component
 from restorefw.dataset import Dataset
 from restorefw.degradation import Degradation
@@ -65,7 +66,8 @@ def check_component(kind: str, cls: Any, plugin: str) -> None:
                           "model (subclass restorefw.component.Params).")
     groups = getattr(cls, "groups", ())
     if not isinstance(groups, (tuple, list)) or not all(isinstance(g, str) and g for g in groups):
-        raise PluginError(f"plugin {plugin!r}: the {kind} {name!r} declares groups {groups!r}; declare a tuple of names.")
+        raise PluginError(f"plugin {plugin!r}: the {kind} {name!r} declares groups {groups!r}; declare a tuple "
+                          "of names.")
     if kind == "degradation":
         _check_vocabulary(cls, plugin)
 

@@ -54,7 +54,8 @@ class AdamParams(Params):
 
 class Adam(Optimizer):
     name = "adam"
-    description = "Adam with a per-phase warm-up (10% of the steps by default) and an optional cosine or ramp-down schedule."
+    description = ("Adam with a per-phase warm-up (10% of the steps by default) and an optional cosine or ramp-down "
+                   "schedule.")
     Params = AdamParams
 
     def build(self, latent, lr, steps):

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
 from tiny_generator import tiny_generator
 
 # The tiny generator, narrower still (16 channels) for the many cells of a grid.

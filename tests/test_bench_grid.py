@@ -8,8 +8,8 @@ import json
 import shutil
 
 import pytest
-
 from bench_helpers import ITEMS, done_files, write_grid
+
 from restorefw.bench import Vocabulary, parse_shard, run_bench
 from restorefw.errors import RecipeError, UserError
 from restorefw.plugins import load_plugins

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from bench_helpers import ITEMS, done_files, write_grid
+
 from restorefw.bench import run_bench
 from restorefw.plugins import load_plugins
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from tiny_generator import TINY_CONFIG, tiny_generator
 
 from restorefw.engine import render
 from restorefw.imageio import read_image, write_png
@@ -13,7 +14,6 @@ from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
 from restorefw.run import run_recipe
 from restorefw.testing import check_degradation, check_latent_space
-from tiny_generator import TINY_CONFIG, tiny_generator
 
 GENERATOR = tiny_generator(seed=3)
 

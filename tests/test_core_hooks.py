@@ -7,8 +7,8 @@ import re
 
 import click
 import pytest
-
 from conftest import REPO
+
 from restorefw import hookspecs
 from restorefw.plugins import load_plugins
 from restorefw.registry import KINDS

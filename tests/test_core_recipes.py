@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-
 import pytest
-from PIL import Image
-
 from conftest import REPO, write_recipe
+from PIL import Image
 
 VALID = """\
 generator:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from bench_helpers import write_grid
 from conftest import write_recipe
+
 from restorefw.bench import load_grid
 from restorefw.errors import RecipeError
 from restorefw.plugins import load_plugins

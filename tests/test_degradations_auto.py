@@ -21,7 +21,7 @@ from restorefw_plugins.aerial.dataset import tile
 from restorefw_plugins.degradations import levels as L
 from restorefw_plugins.degradations.auto import Auto, Found
 from restorefw_plugins.degradations.components import Deartifacting, Denoising, Inpainting, Upsampling
-from restorefw_plugins.degradations.inspection import inspect_file, scale_stage
+from restorefw_plugins.degradations.inspection import scale_stage
 from restorefw_plugins.degradations.jpeg import pil_jpeg, quant_table, to_pil_image
 from restorefw_plugins.degradations.jpeg_header import read_jpeg_header
 

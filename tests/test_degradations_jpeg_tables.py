@@ -21,9 +21,17 @@ from skimage import data
 
 from restorefw.degradation import ImageKey
 from restorefw_plugins.degradations.components import Deartifacting
-from restorefw_plugins.degradations.jpeg import (CHROMINANCE_BASE, LUMINANCE_BASE, JpegLayout, diff_jpeg,
-                                                 diff_jpeg_layout, from_pil_image, pil_jpeg, quality_scale,
-                                                 quant_table)
+from restorefw_plugins.degradations.jpeg import (
+    CHROMINANCE_BASE,
+    LUMINANCE_BASE,
+    JpegLayout,
+    diff_jpeg,
+    diff_jpeg_layout,
+    from_pil_image,
+    pil_jpeg,
+    quality_scale,
+    quant_table,
+)
 from restorefw_plugins.degradations.jpeg_header import ZIGZAG, NotAJpeg, parse_jpeg_header, read_jpeg_header
 
 DATA = Path(__file__).parent / "data" / "jpeg"

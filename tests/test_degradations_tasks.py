@@ -8,12 +8,11 @@ import torch
 from PIL import Image
 from skimage import data
 
+from restorefw.composition import Composition
 from restorefw.degradation import ImageKey
 from restorefw.imageio import quantize_8bit
 from restorefw.seeding import numpy_generator
-from restorefw.composition import Composition
-from restorefw_plugins.degradations.components import (ALL_DEGRADATIONS, Deartifacting, Denoising, Inpainting,
-                                                       Upsampling)
+from restorefw_plugins.degradations.components import ALL_DEGRADATIONS, Deartifacting, Denoising, Inpainting, Upsampling
 from restorefw_plugins.degradations.strokes import stroke_mask
 
 CPU = torch.device("cpu")

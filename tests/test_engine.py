@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from tiny_generator import TINY_CONFIG, tiny_generator
 
+from restorefw.build import Generators
 from restorefw.engine import dihedral, render
 from restorefw.errors import UserError
 from restorefw.imageio import read_image, write_png
 from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
-from restorefw.build import Generators
 from restorefw.run import run_recipe
-from tiny_generator import TINY_CONFIG, tiny_generator
 
 GENERATOR = tiny_generator(seed=3)
 

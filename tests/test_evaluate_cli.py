@@ -13,7 +13,6 @@ from PIL import Image
 from restorefw.evaluate_cli import sample_generator
 from restorefw_plugins.stylegan2.checkpoint import build_generator
 
-
 SMALL = {"z_dim": 16, "c_dim": 0, "w_dim": 16, "img_resolution": 16, "img_channels": 3, "mapping_kwargs": {"num_layers": 2},
          "synthesis_kwargs": {"channel_base": 256, "channel_max": 16, "num_fp16_res": 0, "conv_clamp": None}}
 

@@ -13,17 +13,21 @@ import pytest
 import torch
 from click.testing import CliRunner
 from PIL import Image
+from reference_data import SMALL, TINY, needs_small
 from safetensors import safe_open
 
 from restorefw.errors import UserError
-from restorefw_plugins.stylegan2 import checkpoint as ckpt
-from restorefw_plugins.stylegan2.checkpoint import (build_generator, infer_config, load_generator,
-                                                    resolve_checkpoint, save_safetensors)
 from restorefw.generate import generate, parse_seeds
+from restorefw_plugins.stylegan2 import checkpoint as ckpt
+from restorefw_plugins.stylegan2.checkpoint import (
+    build_generator,
+    infer_config,
+    load_generator,
+    resolve_checkpoint,
+    save_safetensors,
+)
 from restorefw_plugins.stylegan2.cli import convert
 from restorefw_plugins.stylegan2.pickle_loader import read_checkpoint
-
-from reference_data import SMALL, TINY, needs_small
 
 URL = "https://example.invalid/models/tiny%20gen.safetensors"
 

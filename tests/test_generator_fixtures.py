@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from reference_data import fixture_dir, needs_small
 
 from restorefw_plugins.stylegan2.checkpoint import load_generator
 from restorefw_plugins.stylegan2.pickle_loader import read_checkpoint
-
-from reference_data import fixture_dir, needs_small
 
 NAMES = ["tiny32", pytest.param("small64", marks=needs_small)]
 FILES = ["generator.pkl", "weights.safetensors"]

@@ -7,13 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from reference_data import TINY
 
 from restorefw.errors import RecipeError
 from restorefw_plugins.stylegan2.checkpoint import DEFAULT_CONFIG, build_generator, load_generator
 from restorefw_plugins.stylegan2.network import SynthesisLayer, ToRGBLayer
-
-from reference_data import TINY
-
 
 
 def _config(**changes) -> dict:

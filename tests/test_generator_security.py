@@ -12,13 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from reference_data import TINY
 
 from restorefw.errors import UserError
 from restorefw_plugins.stylegan2.checkpoint import load_generator
 from restorefw_plugins.stylegan2.pickle_loader import PersistentStub, read_checkpoint
-
-from reference_data import TINY
-
 
 
 def _write(tmp_path: Path, name: str, data: bytes) -> Path:

@@ -15,7 +15,6 @@ from restorefw_plugins.iqa import weights
 from restorefw_plugins.iqa.inception import random_inception_weights
 from restorefw_plugins.iqa.metrics import random_crops
 
-
 # FID on 2048-d features costs a 2048² eigen-decomposition (tens of seconds on a loaded 2-core
 # machine); parity uses torch-fidelity's own smaller pool layer, the same code path otherwise.
 LAYER = "64"

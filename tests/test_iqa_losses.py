@@ -139,7 +139,7 @@ def test_random_backbone_is_marked_and_seeded(registry):
     b = make(registry, "lpips-multires", seed=11)
     c = make(registry, "lpips-multires", seed=12)
     assert a.uses_random_backbone is True
-    wa, wb, wc = (next(l.lpips.net.parameters()) for l in (a, b, c))
+    wa, wb, wc = (next(loss.lpips.net.parameters()) for loss in (a, b, c))
     assert torch.equal(wa, wb) and not torch.equal(wa, wc)
 
 

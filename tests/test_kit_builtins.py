@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tiny_generator import TINY_CONFIG
 
 from restorefw.plugins import load_plugins
 from restorefw.testing import CHECKS
-from tiny_generator import TINY_CONFIG
 
 TINY_GENERATOR = {"init": "random", "config": TINY_CONFIG}
 INCEPTION_METRICS = ("fid", "kid", "is", "pfid")

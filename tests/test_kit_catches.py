@@ -13,8 +13,16 @@ from restorefw.imageio import quantize_8bit
 from restorefw.latent import LatentSpace
 from restorefw.loss import Loss
 from restorefw.metric import Metric
-from restorefw.testing import (RULES, ConformanceError, ToyGenerator, check_degradation, check_generator,
-                               check_latent_space, check_loss, check_metric)
+from restorefw.testing import (
+    RULES,
+    ConformanceError,
+    ToyGenerator,
+    check_degradation,
+    check_generator,
+    check_latent_space,
+    check_loss,
+    check_metric,
+)
 
 
 class GoodLoss(Loss):

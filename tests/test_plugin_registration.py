@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from restorefw.errors import PluginError, RecipeError
 from restorefw.plugins import load_plugins
 

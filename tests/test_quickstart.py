@@ -6,8 +6,8 @@ import json
 
 import pytest
 import torch
-
 from conftest import REPO
+
 from restorefw.plugins import load_plugins
 from restorefw.recipe import load_recipe
 from restorefw.run import run_recipe

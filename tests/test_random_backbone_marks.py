@@ -8,8 +8,8 @@ import json
 
 import torch
 import yaml
-
 from bench_helpers import write_grid
+
 from restorefw.bench import run_bench
 from restorefw.imageio import write_png
 from restorefw.plugins import load_plugins

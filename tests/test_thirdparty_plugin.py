@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from conftest import REPO, write_recipe
+from PIL import Image
 
 RECIPE = """
     generator: tp-prior

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from restorefw.bench.tasks import Task, Vocabulary
 from restorefw.errors import RecipeError
@@ -237,7 +245,8 @@ def _parse_grid(data: Any, path: Path, registry: Registry | None) -> tuple[Grid,
     seen: dict[str, int] = {}
     for i, item in enumerate(recipes):
         if item.label in seen:
-            raise RecipeError(f"two recipes are both labelled {item.label!r} (recipes[{seen[item.label]}] and this one).",
+            raise RecipeError(f"two recipes are both labelled {item.label!r} (recipes[{seen[item.label]}] and this "
+                              "one).",
                               path=f"recipes[{i}]", suggestion="Give them distinct `name:` fields.")
         seen[item.label] = i
     names = [m.type for m in grid.metric_specs]

@@ -173,7 +173,8 @@ def to_markdown(tables: Sequence[Table], results: dict[str, Any]) -> str:
              f"recipes: {', '.join(results['recipes'])}. ↓ lower is better, ↑ higher is better.", ""]
     for table in tables:
         first = "Degradation" if table.recipes else "Task / recipe"
-        header = [first] + [metric_label(results, m, direction.get(m)) + (f" ({r})" if r else "") for m, r in table.columns]
+        header = [first] + [metric_label(results, m, direction.get(m)) + (f" ({r})" if r else "")
+                            for m, r in table.columns]
         marking = ("bold: the best recipe for each metric in a row" if table.recipes
                    else "bold: the best recipe for each metric within a task")
         lines += [f"## {table.title}", "", f"({marking})", "",
@@ -229,12 +230,14 @@ def to_latex(tables: Sequence[Table], results: dict[str, Any]) -> str:
             n = len(table.recipes)
             spec = "l" + " ".join("c" * n for _ in table.metrics)
             top = "Degradation & " + " & ".join(
-                rf"\multicolumn{{{n}}}{{c}}{{{_tex_metric(results, m, direction.get(m))}}}" for m in table.metrics) + r" \\"
+                rf"\multicolumn{{{n}}}{{c}}{{{_tex_metric(results, m, direction.get(m))}}}"
+                for m in table.metrics) + r" \\"
             rules = " ".join(rf"\cmidrule(lr){{{2 + k * n}-{1 + (k + 1) * n}}}" for k in range(len(table.metrics)))
             head = [top, rules, " & " + " & ".join(tex_escape(r or "") for _, r in table.columns) + r" \\"]
         else:
             spec = "l" + "c" * len(table.metrics)
-            head = ["Task / recipe & " + " & ".join(_tex_metric(results, m, direction.get(m)) for m in table.metrics) + r" \\"]
+            names = " & ".join(_tex_metric(results, m, direction.get(m)) for m in table.metrics)
+            head = ["Task / recipe & " + names + r" \\"]
         body = []
         for section in table.sections:
             body.append(rf"\multicolumn{{{width}}}{{l}}{{\textit{{{tex_escape(section.heading)}}}}} \\")

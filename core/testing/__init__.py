@@ -19,8 +19,9 @@ from restorefw.testing.metrics import check_metric
 from restorefw.testing.rules import RULES, ConformanceError, Report, Rule
 from restorefw.testing.toy_generator import ToyGenerator
 
-CHECKS: dict[str, Callable[..., Report]] = {"generator": check_generator, "latent_space": check_latent_space, "degradation": check_degradation,
-          "loss": check_loss, "metric": check_metric}
+CHECKS: dict[str, Callable[..., Report]] = {
+    "generator": check_generator, "latent_space": check_latent_space, "degradation": check_degradation,
+    "loss": check_loss, "metric": check_metric}
 
 __all__ = ["CHECKS", "RULES", "ConformanceError", "Report", "Rule", "ToyGenerator", "check_degradation",
            "check_generator", "check_latent_space", "check_loss", "check_metric"]

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ValidationError
 
 from restorefw.errors import PluginError
 from restorefw.registry import check_component
-
 from restorefw.testing.rules import Checker
 
 UNKNOWN_KEY = "restorefw_kit_unknown_key"

@@ -45,7 +45,8 @@ def _check(checker: Checker, cls: type[Degradation], size: int, params: dict[str
                     f"true(x) has values in [{y.min().item():.3g}, {y.max().item():.3g}]")
     checker.report.passed.append("degradation.range")
     mask = op.mask
-    checker.require(mask is None or (tuple(mask.shape) == (3, 1, *out_size) and bool(((mask >= 0) & (mask <= 1)).all())),
+    mask_ok = mask is None or (tuple(mask.shape) == (3, 1, *out_size) and bool(((mask >= 0) & (mask <= 1)).all()))
+    checker.require(mask_ok,
                     "degradation.mask", f"mask has shape {list(getattr(mask, 'shape', []))}, expected "
                                         f"{[3, 1, *out_size]} with values in [0, 1]")
     checker.report.passed.append("degradation.mask")

@@ -14,7 +14,6 @@ from restorefw.testing.common import check_common
 from restorefw.testing.rules import Checker, Report, run_check
 
 
-
 def check_generator(cls: type[Generator], **params: Any) -> Report:
     """Run a generator class through every rule of the generator contract; raises ConformanceError."""
     return run_check("generator", cls, lambda checker: _check(checker, cls, params))

@@ -40,8 +40,8 @@ _RULES = [
          "rules-every-component-follows"),
     Rule("component.builds", "The component builds from its validated `Params`, as the registry builds it.",
          "rules-every-component-follows"),
-    Rule("component.pickles", "A built component whose class is defined at module level can be pickled (to hand it to a "
-         "worker process).",
+    Rule("component.pickles", "A built component whose class is defined at module level can be pickled (to hand it to "
+         "a worker process).",
          "rules-every-component-follows"),
     Rule("loss.prepare", "`prepare(target, mask, keys)` accepts a target `[B,C,h,w]`, a mask `[B,1,h,w]` or None and "
          "the images' keys.", "restorefw_losses"),

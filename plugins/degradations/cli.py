@@ -27,7 +27,8 @@ def build_degradation(task: str, level: str | None, mask: str | None = None) -> 
     if len(found) != 1:
         raise UserError(f"--task {task!r} names {len(found)} tasks; name one degradation or combination.")
     stages = found[0].stage_names
-    if mask is not None and (len(stages) > 1 or "mask" not in registry.get("degradation", stages[0]).Params.model_fields):
+    takes_mask = len(stages) == 1 and "mask" in registry.get("degradation", stages[0]).Params.model_fields
+    if mask is not None and not takes_mask:
         raise UserError(f"--mask applies to a degradation with a `mask` parameter (such as inpainting), not {task}.")
     built = [build_stage(registry, name, level if level in registry.get("degradation", name).levels else None,
                          {"mask": Path(mask)} if mask is not None else {}, "--task") for name in stages]

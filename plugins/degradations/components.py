@@ -19,8 +19,12 @@ from restorefw.errors import UserError
 from restorefw.seeding import numpy_generator
 from restorefw_plugins.degradations import levels as L
 from restorefw_plugins.degradations.jpeg import JpegLayout
-from restorefw_plugins.degradations.operators import (DeartifactingOperator, DenoisingOperator,
-                                                       InpaintingOperator, UpsamplingOperator)
+from restorefw_plugins.degradations.operators import (
+    DeartifactingOperator,
+    DenoisingOperator,
+    InpaintingOperator,
+    UpsamplingOperator,
+)
 from restorefw_plugins.degradations.strokes import load_mask_file, stroke_mask
 
 Shape = tuple[int, int, int, int]

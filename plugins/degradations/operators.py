@@ -17,8 +17,15 @@ from PIL import Image
 from restorefw.degradation import DegradationOperator, ImageKey
 from restorefw.imageio import quantize_8bit
 from restorefw.seeding import torch_generator
-from restorefw_plugins.degradations.jpeg import (JpegLayout, diff_jpeg, diff_jpeg_layout, from_pil_image, pil_jpeg,
-                                                 rusir_diff_jpeg, to_pil_image)
+from restorefw_plugins.degradations.jpeg import (
+    JpegLayout,
+    diff_jpeg,
+    diff_jpeg_layout,
+    from_pil_image,
+    pil_jpeg,
+    rusir_diff_jpeg,
+    to_pil_image,
+)
 from restorefw_plugins.degradations.surrogates import surrogate_clamp
 
 PIL_FILTERS = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
@@ -36,8 +43,9 @@ def pil_resize_matrix(size_in: int, size_out: int, filter_name: str) -> torch.Te
 
 
 class UpsamplingOperator(DegradationOperator):
-    """Downsampling by `factor` (or to an explicit `size`, any ratio per axis): true = antialiased PIL resize with a per-image filter; f̂ = box
-    average (`stand_in="box"`, RUSIR's) or the same PIL filter as a linear map (`"matched"`)."""
+    """Downsampling by `factor` (or to an explicit `size`, any ratio per axis): true = antialiased PIL resize with a
+    per-image filter; f̂ = box average (`stand_in="box"`, RUSIR's) or the same PIL filter as a linear map
+    (`"matched"`)."""
 
     def __init__(self, factor: int, filters: Sequence[str], stand_in: str = "box",
                  size: tuple[int, int] | None = None) -> None:

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from pydantic import Field
 
 from restorefw.component import Params, RecipePath
-from restorefw.loss import Loss
 from restorefw.degradation import ImageKey
+from restorefw.loss import Loss
 from restorefw.seeding import torch_generator
 from restorefw_plugins.iqa.lpips_net import LPIPSFeatures, area_resize, build_lpips
 from restorefw_plugins.iqa.ssim import MSSSIM, weighted_mean

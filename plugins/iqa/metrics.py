@@ -220,7 +220,7 @@ def random_crops(images: Sequence[torch.Tensor], num: int, size: int, seed: int,
             gen = torch_generator(seed, str(k), stage)
             top = torch.randint(0, h - size + 1, (num,), generator=gen).tolist()
             left = torch.randint(0, w - size + 1, (num,), generator=gen).tolist()
-            yield torch.stack([img[:, t:t + size, l:l + size] for t, l in zip(top, left)])
+            yield torch.stack([img[:, y:y + size, x:x + size] for y, x in zip(top, left)])
             k += 1
 
 

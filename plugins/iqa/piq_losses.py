@@ -8,8 +8,9 @@ is NaN on perfectly flat regions). Any remaining non-finite gradient entries (e.
 clamped areas) are zeroed by a hook on x. Inputs are clamped to
 [0,1] as piq requires, with a straight-through gradient (out-of-range pixels still get pulled back).
 srsim normalises its saliency maps over the whole batch in piq 0.8, so it is evaluated one image
-at a time to keep images independent. Each measure has a minimum image side (measured with piq 0.8 on this project: the smallest side
-where the value and its gradient are finite); smaller targets are refused with a clear message.
+at a time to keep images independent. Each measure has a minimum image side (measured with piq 0.8 on
+this project: the smallest side where the value and its gradient are finite); smaller targets are
+refused with a clear message.
 """
 
 from __future__ import annotations
@@ -95,8 +96,10 @@ def piq_loss_class(measure: PiqMeasure) -> type[Loss]:
             if mask is not None:
                 self.keep = area_resize(mask.float(), y.shape[-2:])
                 ids = list(keys) if keys is not None else [""] * y.shape[0]
+                stage = f"piq-hole-noise-{measure.name}"
                 noise = torch.stack([torch.rand(tuple(y.shape[1:]), generator=torch_generator(
-                    self.params.seed + getattr(i, "seed", 0), getattr(i, "image_id", i), f"piq-hole-noise-{measure.name}")) for i in ids]).to(y.device)
+                    self.params.seed + getattr(i, "seed", 0), getattr(i, "image_id", i), stage))
+                    for i in ids]).to(y.device)
                 self.fill = noise * (1 - self.keep)
                 y = y * self.keep + self.fill
             super().prepare(y, mask, keys)

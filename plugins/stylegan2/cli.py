@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+
 from restorefw.errors import UserError
 from restorefw_plugins.stylegan2.checkpoint import (
     file_sha256,

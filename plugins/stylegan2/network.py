@@ -411,6 +411,7 @@ class Generator(nn.Module):
         return self
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1,
-                truncation_cutoff: int | None = None, noise_mode: str = "const", **synthesis_kwargs: Any) -> torch.Tensor:
+                truncation_cutoff: int | None = None, noise_mode: str = "const",
+                **synthesis_kwargs: Any) -> torch.Tensor:
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         return self.synthesis(ws, noise_mode=noise_mode, **synthesis_kwargs)

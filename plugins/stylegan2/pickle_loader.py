@@ -56,7 +56,8 @@ class _EasyDict(dict):
 
 def _numpy_scalar(dtype: Any, data: Any = None) -> Any:
     """Rebuild a numeric numpy scalar from its bytes; anything else is not needed and becomes None."""
-    if isinstance(dtype, np.dtype) and dtype.kind in "biufc" and isinstance(data, bytes) and len(data) == dtype.itemsize:
+    if (isinstance(dtype, np.dtype) and dtype.kind in "biufc" and isinstance(data, bytes)
+            and len(data) == dtype.itemsize):
         return np.frombuffer(data, dtype=dtype)[0]
     return None
 
@@ -123,7 +124,8 @@ def _torch_error(path: str | Path, exc: Exception) -> UserError:
         name = match.group(1)
         return refusal(path, name if "." in name else f"builtins.{name}")
     if _TORCH_REFUSED.search(text) and "truncated" not in text and "EOF" not in text:
-        first = next((ln.strip() for ln in text.splitlines() if "Unsupported" in ln), text.splitlines()[0] if text else "")
+        fallback = text.splitlines()[0] if text else ""
+        first = next((ln.strip() for ln in text.splitlines() if "Unsupported" in ln), fallback)
         return UserError(f"{path}: torch's safe loader refused this file ({first}); {NEVER_EXECUTES}.")
     return corrupt(path, f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}")
 
@@ -139,7 +141,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def stub_state_dict(stub: PersistentStub, prefix: str = "", out: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+def stub_state_dict(stub: PersistentStub, prefix: str = "",
+                    out: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """Rebuild `module.state_dict()` (names and order) from a stub's stored module state."""
     out = {} if out is None else out
     state = stub.state

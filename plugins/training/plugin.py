@@ -18,9 +18,11 @@ from restorefw.errors import UserError
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run folder: G_ema.safetensors, training-state.safetensors, samples/, log.jsonl.")
 @click.option("--resolution", type=int, default=32, show_default=True, help="Image side (power of two).")
-@click.option("--kimg", type=float, default=100.0, show_default=True, help="Train until this many thousand real images were shown.")
+@click.option("--kimg", type=float, default=100.0, show_default=True,
+              help="Train until this many thousand real images were shown.")
 @click.option("--batch", type=int, default=32, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds initialisation, batches, noise and augmentation.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seeds initialisation, batches, noise and augmentation.")
 @click.option("--config", "config_name", default="small", show_default=True,
               help="Model preset: tiny, fast, small or official-small.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda[:N] or mps.")
@@ -80,7 +82,8 @@ def train_command(data: str, out: Path, resolution: int, kimg: float, batch: int
         write_png(out / "samples" / "reals.png",
                   make_grid(images[: opts.grid ** 2].float() / 127.5 - 1, opts.grid))
     with TrainProgress(kimg, trainer.nimg / 1000, enabled=not quiet) as progress:
-        last = trainer.run(on_tick=progress.tick, on_step=lambda s: progress.step(trainer.nimg / 1000, s, trainer.ada.p))
+        last = trainer.run(on_tick=progress.tick,
+                           on_step=lambda s: progress.step(trainer.nimg / 1000, s, trainer.ada.p))
     click.echo(json.dumps({"done": True, **last}))
 
 

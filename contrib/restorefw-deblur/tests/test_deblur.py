@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from restorefw_deblur import GAUSSIAN_SIGMA, MOTION_LENGTH, GaussianBlur, MotionBlur
+from restorefw_deblur.kernels import gaussian_kernel, motion_kernel
 
 from restorefw.degradation import ImageKey
 from restorefw.plugins import load_plugins
-from restorefw_deblur import GAUSSIAN_SIGMA, MOTION_LENGTH, GaussianBlur, MotionBlur
-from restorefw_deblur.kernels import gaussian_kernel, motion_kernel
 
 KEYS = [ImageKey(0, "a"), ImageKey(0, "b"), ImageKey(0, "c")]
 

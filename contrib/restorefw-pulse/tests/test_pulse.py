@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import torch
+from restorefw_pulse import PulseSpace, fold, gaussianise
 
 from restorefw.plugins import load_plugins
-from restorefw_pulse import PulseSpace, fold, gaussianise
 
 CONFIG = {"z_dim": 16, "c_dim": 0, "w_dim": 16, "img_resolution": 16, "img_channels": 3,
           "mapping_kwargs": {"num_layers": 2}, "synthesis_kwargs": {"channel_base": 256, "channel_max": 16}}
@@ -16,7 +16,8 @@ CONFIG = {"z_dim": 16, "c_dim": 0, "w_dim": 16, "img_resolution": 16, "img_chann
 def tiny_generator():
     registry = load_plugins().registry
     G = registry.create("generator", "stylegan2-ada", {"init": "random", "seed": 1, "config": CONFIG}).load("cpu")
-    G.mapping.w_avg.copy_(G.mapping(torch.randn(256, 16, generator=torch.Generator().manual_seed(5)), None)[:, 0].mean(0))
+    z = torch.randn(256, 16, generator=torch.Generator().manual_seed(5))
+    G.mapping.w_avg.copy_(G.mapping(z, None)[:, 0].mean(0))
     return G
 
 
