@@ -5,7 +5,8 @@ restorefw's true operators (seed 0, the same image ids as the quickstart's bench
 targets are the same pixels) and written as a user would have them: upsampling and denoising as PNG,
 deartifacting as the JPEG file itself (PIL, quality 12, 4:2:0), inpainting as a PNG whose alpha
 channel is the mask (the run reads it composited on white, so the holes are white and the soft edges
-x·m + (1 − m), which auto's inpainting stage models with `fill: 1`). Then the quickstart recipe restores each task twice with the same schedule:
+x·m + (1 − m), which auto's inpainting stage models with `fill: 1`). Then the quickstart recipe restores each
+task twice with the same schedule:
   true: benchmark mode, the task's true settings (examples/quickstart.yaml as it is);
   auto: restore mode on the files, `degradation: auto` with the quickstart's stand-in choices as
         overrides (matched upsampling with a fixed bicubic filter, since the per-image filter is not

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Sequence, cast
 
 import torch
@@ -134,7 +135,7 @@ class Restorer:
         for term in self.losses:
             if term.weight == 0:
                 continue
-            value = guarded("loss", term.loss, lambda term=term: term.loss(x))
+            value = guarded("loss", term.loss, partial(term.loss, x))
             if not isinstance(value, torch.Tensor) or tuple(value.shape) != (x.shape[0],):
                 shown = list(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
                 raise PluginError(f"{describe('loss', term.loss)} returned {shown}, not one value per image "
@@ -206,7 +207,7 @@ class Restorer:
         target = target.to(self.device)
         mask = operator.mask.to(self.device) if operator.mask is not None else None
         for term in self.losses:
-            guarded("loss", term.loss, lambda term=term: term.loss.prepare(target, mask, keys))
+            guarded("loss", term.loss, partial(term.loss.prepare, target, mask, keys))
         log: list[dict[str, list[float]]] = [{} for _ in range(batch)]
         failures: dict[int, str] = {}
         alive = torch.ones(batch, dtype=torch.bool, device=self.device)
@@ -218,7 +219,7 @@ class Restorer:
             history: list[torch.Tensor] = []
             for step in range(plan.steps):
                 rendered = self.render(plan.space.to_styles(latent, G), codes, self.precision)
-                x = guarded("degradation", operator, lambda rendered=rendered: operator(rendered))
+                x = guarded("degradation", operator, partial(operator, rendered))
                 if x.shape != target.shape:
                     raise UserError(
                         f"the degraded render is {list(x.shape)} but the target is {list(target.shape)}; the "
