@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
 import os
 import platform
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,21 +138,46 @@ class Method:
         keys = [ImageKey(self.recipe.seed, "warm-up")] * clean.shape[0]
         self.warm_up.restore(*self._problem(clean, keys), keys)
 
-    def run(self, clean: torch.Tensor, seeds: list[int]) -> None:
+    def run(self, clean: torch.Tensor, seeds: list[int], clock=time.perf_counter) -> None:
         keys = [ImageKey(self.recipe.seed, f"eq{s}") for s in seeds]
         target, operator = self._problem(clean, keys)
         if self.device.type == "cuda":
             torch.cuda.synchronize()
-        start = time.perf_counter()
+        start = clock()
         restoration = self.restorer.restore(target, operator, keys, keep_phases=self.keep_phases)
         if self.device.type == "cuda":
             torch.cuda.synchronize()
-        self.result.add(time.perf_counter() - start, clean.cpu(), restoration, len(seeds))
+        self.result.add(clock() - start, clean.cpu(), restoration, len(seeds))
 
 
-def run_size(size: int, args, plugins, device: torch.device) -> list[tuple[str, str, Result]]:
-    """All methods on all tasks, seed by seed (so that an interrupted run still has whole seeds); batch-1
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def run_size(size: int, args, device: torch.device) -> list[tuple[str, str, Result]]:
+    """All tasks at one size: in this process, or split by task over `args.jobs` worker processes (one
+    thread each unless `--threads` says otherwise), whose rows are gathered in task order."""
+    if args.jobs == 1:
+        return run_tasks(size, args.tasks, args, device)
+    groups = [args.tasks[i::args.jobs] for i in range(args.jobs) if args.tasks[i::args.jobs]]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(len(groups), mp_context=context) as pool:
+        futures = [pool.submit(_worker, size, group, args, str(device)) for group in groups]
+        rows = [row for future in futures for row in future.result()]
+    order = {task: i for i, task in enumerate(args.tasks)}
+    return sorted(rows, key=lambda row: order[row[0]])
+
+
+def _worker(size: int, tasks: list[str], args, device: str) -> list[tuple[str, str, Result]]:
+    torch.set_num_threads(args.threads or 1)
+    torch.manual_seed(0)
+    return run_tasks(size, tasks, args, resolve_device(device))
+
+
+def run_tasks(size: int, tasks: list[str], args, device: torch.device) -> list[tuple[str, str, Result]]:
+    """All methods on `tasks`, seed by seed (so that an interrupted run still has whole seeds); batch-1
     methods interleaved image by image, batched contenders run on all seeds at the start."""
+    plugins = load_plugins()
+    clock = CLOCKS[args.clock]
     generator = generator_spec(size, args.channel_base, args.channel_max)
     recipes = {"reference": (args.reference, True)} | {p.stem: (p, False) for p in args.contenders}
     generators = Generators(plugins.registry)
@@ -158,23 +185,23 @@ def run_size(size: int, args, plugins, device: torch.device) -> list[tuple[str, 
                                                 plugins.registry),
                              plugins.registry, generators, device, args.phases and is_reference)
                       for name, (path, is_reference) in recipes.items()]
-               for task in args.tasks}
-    G = methods[args.tasks[0]][0].G
+               for task in tasks}
+    G = methods[tasks[0]][0].G
     track_w_avg(G)
     seeds = list(range(args.seeds))
     clean = ground_truths(G, seeds)
-    rows = [(task, m.name, m.result) for task in args.tasks for m in methods[task]]
+    rows = [(task, m.name, m.result) for task in tasks for m in methods[task]]
     try:
-        for task in args.tasks:
+        for task in tasks:
             for method in methods[task]:
                 method.warm(clean[:method.recipe.batch_size])
                 for start in range(0, len(seeds), method.recipe.batch_size) if method.recipe.batch_size > 1 else []:
                     chunk = seeds[start:start + method.recipe.batch_size]
-                    method.run(clean[start:start + len(chunk)], chunk)
+                    method.run(clean[start:start + len(chunk)], chunk, clock)
         for i, seed in enumerate(seeds):
-            for task in args.tasks:
+            for task in tasks:
                 for method in [m for m in methods[task] if m.recipe.batch_size == 1]:
-                    method.run(clean[i:i + 1], [seed])
+                    method.run(clean[i:i + 1], [seed], clock)
                     r = method.result
                     print(f"  {size}² seed {seed} {task} {method.name}: {r.seconds[-1]:.1f} s, PSNR {r.psnr[-1]:.2f}, "
                           f"loss {r.loss[-1]:.4f} ({load()})", flush=True)
@@ -222,16 +249,22 @@ def main() -> None:
     parser.add_argument("--backbone", choices=["random", "pretrained"], default="random")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--phases", action="store_true", help="also print the reference's PSNR after each phase")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes, tasks split between them (CPU)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads per process (default: torch's; "
+                                                                  "1 per worker with --jobs)")
+    parser.add_argument("--clock", choices=list(CLOCKS), default="wall",
+                        help="time per image as wall seconds or the process's CPU seconds (shared machines)")
     args = parser.parse_args()
     torch.manual_seed(0)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    plugins = load_plugins()
-    print(f"machine: {machine()}; device {device}")
+    print(f"machine: {machine()}; device {device}; jobs {args.jobs}; clock {args.clock}")
     print(f"generator: channel_base {args.channel_base}, channel_max {args.channel_max}; seeds {args.seeds}; "
           f"level M; LPIPS backbone {args.backbone}; contenders {', '.join(str(p) for p in args.contenders)}")
     for size in args.sizes:
         print(f"\n{size}²: start ({load()})", flush=True)
-        rows = run_size(size, args, plugins, device)
+        rows = run_size(size, args, device)
         report(size, rows, args.phases)
         print(f"{size}²: end ({load()})", flush=True)
 

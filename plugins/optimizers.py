@@ -32,13 +32,37 @@ class NormalizedGradientDescent(torch.optim.Optimizer):
         return loss
 
 
+class NGDParams(Params):
+    schedule: Literal["constant", "cosine", "linear"] = Field("constant", description=(
+        "Step length over the phase: 'constant' is RUSIR's (every row moves exactly lr per step, so a row "
+        "ends oscillating about lr around its optimum); 'cosine' and 'linear' decay it from lr to "
+        "`final`·lr, so a short phase can start with long steps and still settle."))
+    final: float = Field(0.0, ge=0, le=1, description="Last step's length as a fraction of lr (decaying schedules).")
+
+
 class NGD(Optimizer):
     name = "ngd"
     description = "Normalised gradient descent per latent row (RUSIR): each row moves exactly lr per step."
     groups = ("default",)
+    Params = NGDParams
 
     def build(self, latent, lr, steps):
         return NormalizedGradientDescent([latent], lr)
+
+    def factor(self, step: int, steps: int) -> float:
+        """Step-length multiplier at `step` of `steps` (1 at the first step, `final` at the last)."""
+        t = step / max(steps - 1, 1)
+        final = self.params.final
+        if self.params.schedule == "cosine":
+            return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * t))
+        if self.params.schedule == "linear":
+            return final + (1 - final) * (1 - t)
+        return 1.0
+
+    def scheduler(self, optimizer, steps):
+        if self.params.schedule == "constant":
+            return None
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: self.factor(step, steps))
 
 
 class AdamParams(Params):

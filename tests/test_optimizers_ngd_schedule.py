@@ -1,0 +1,46 @@
+"""NGD's optional step-length schedules: constant is RUSIR's; cosine and linear decay each row's step."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from restorefw.plugins import load_plugins
+
+
+def _step_lengths(params: dict | None, steps: int = 5, lr: float = 0.1) -> list[float]:
+    """How far one latent row moves at each step of a phase, driven as the engine drives it."""
+    ngd = load_plugins().registry.create("optimizer", "ngd", params)
+    latent = torch.zeros(1, 4, requires_grad=True)
+    optimizer = ngd.build(latent, lr, steps)
+    scheduler = ngd.scheduler(optimizer, steps)
+    lengths = []
+    for _ in range(steps):
+        before = latent.detach().clone()
+        optimizer.zero_grad()
+        (latent * torch.tensor([1.0, -2.0, 3.0, 0.5])).sum().backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        lengths.append((latent.detach() - before).norm().item())
+    return lengths
+
+
+def test_constant_is_rusirs_and_the_default():
+    assert _step_lengths(None) == pytest.approx([0.1] * 5)
+    assert _step_lengths({"schedule": "constant", "final": 0.5}) == pytest.approx([0.1] * 5)
+
+
+def test_cosine_decays_from_lr_to_final():
+    assert _step_lengths({"schedule": "cosine", "final": 0.2}) == pytest.approx(
+        [0.1, 0.1 * (0.2 + 0.8 * 0.5 * (1 + 2 ** -0.5)), 0.06, 0.1 * (0.2 + 0.8 * 0.5 * (1 - 2 ** -0.5)), 0.02])
+
+
+def test_linear_decays_from_lr_to_final():
+    assert _step_lengths({"schedule": "linear", "final": 0.0}) == pytest.approx([0.1, 0.075, 0.05, 0.025, 0.0], rel=1e-6,
+                                                                               abs=1e-8)
+
+
+def test_a_bad_schedule_is_refused_by_name():
+    with pytest.raises(Exception, match="schedule"):
+        load_plugins().registry.create("optimizer", "ngd", {"schedule": "step"})
