@@ -6,7 +6,7 @@ not depend on the weights) with 0.1·L1; upsampling ×8 at 64² and 128², ×4 a
 measurement's settings). `--clock cpu` times the process's CPU seconds instead of wall seconds:
 on a shared machine, with one thread (OMP_NUM_THREADS=1), that is what to compare. Usage:
 
-    python benchmarks/engine_speed.py [--sizes 64 128 256] [--batches 1 4 8] [--steps 5] [--clock wall|cpu]
+    python benchmarks/engine_speed.py [--sizes 64 128 256] [--batches 1 4 8] [--steps 5] [--clock wall|cpu] [--profile]
 """
 
 from __future__ import annotations
@@ -75,21 +75,42 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
+    parser.add_argument("--profile", action="store_true", help="also print an operator profile (first size, batch)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     print(f"device {device}, precision {args.precision}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"{args.clock} seconds, load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print("| size | batch | W s/step | W+ s/step | W++ s/step | s/image (450 steps) | images/s | reference s/image |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| size | batch | W s/step | W+ s/step | W++ s/step | s/image (450 steps) | images/s | RUSIR s/image | "
+          "/ RUSIR |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         for batch in args.batches:
             w, wp, wpp = measure(size, batch, args.steps, device, args.precision, clock)
             per_image = 150 * (w + wp + wpp) / batch
             ref = REFERENCE.get(size)
-            ref_text = f"{150 * sum(ref):.0f}" if ref and batch == 1 and args.clock == "wall" else "-"
+            comparable = ref and args.clock == "wall" and args.precision == "float32"
+            ref_text = f"{150 * sum(ref):.0f} | {per_image / (150 * sum(ref)):.2f}" if comparable else "- | -"
             print(f"| {size} | {batch} | {w:.3f} | {wp:.3f} | {wpp:.3f} | {per_image:.1f} | "
                   f"{1 / per_image:.4f} | {ref_text} |", flush=True)
+    if args.profile:
+        profile(args.sizes[0], args.batches[0], device, args.precision)
+
+
+def profile(size: int, batch: int, device: torch.device, precision: str) -> None:
+    """Where a step's CPU time goes: torch's operator profile over two steps of each phase, by self time."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    measure(size, batch, 1, device, precision)  # warm-up
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        measure(size, batch, 2, device, precision)
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    convolution = sum(e.self_cpu_time_total for e in events if "conv" in e.key or "mkldnn" in e.key)
+    print(f"\nprofile, {size}², batch {batch}, {precision}: convolutions {100 * convolution / total:.0f} % of "
+          "self CPU time")
+    print(events.table(sort_by="self_cpu_time_total", row_limit=20))
 
 
 if __name__ == "__main__":

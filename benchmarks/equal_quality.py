@@ -12,13 +12,14 @@ the load average is printed with every table. The LPIPS backbone is a seeded ran
 default (no pretrained weights on the benchmark machine; `--backbone pretrained` to change it):
 both sides optimise the same loss, and PSNR is measured against the ground truth.
 
-    python benchmarks/equal_quality.py [--sizes 64 256] [--seeds 4] [--tasks upsampling ...]
+    python benchmarks/equal_quality.py [--sizes 64 256] [--seeds 4 | --seeds 4 1] [--tasks upsampling ...]
         [--contenders examples/fast.yaml] [--channel-base 32768 --channel-max 512] [--phases]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import multiprocessing
 import os
@@ -26,7 +27,7 @@ import platform
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -51,10 +52,14 @@ def generator_spec(size: int, channel_base: int, channel_max: int) -> dict:
 
 
 def benchmark_recipe(path: Path, generator: dict, task: str, backbone: str, reference: bool) -> dict:
-    """A recipe file's method on the benchmark problem: its generator, degradation and inputs replaced."""
+    """A recipe file's method on the benchmark problem: its generator, degradation and inputs replaced; a
+    `tasks:` entry of the recipe for `task` keeps its schedule changes."""
     data = yaml.safe_load(path.read_text())
-    data.pop("tasks", None)
+    overrides = {entry.get("task"): entry.get("schedule") for entry in data.pop("tasks", None) or []
+                 if isinstance(entry, dict)}
     data.update(generator=generator, degradation={"task": task, "level": "M"}, inputs={"path": "unused"})
+    if overrides.get(task):  # the recipe's own schedule changes for this task (`tasks:` entries)
+        data.update(degradation=None, tasks=[{"task": task, "level": "M", "schedule": overrides[task]}])
     for loss in data["losses"]:
         if str(loss.get("type", "")).startswith("lpips"):
             loss.setdefault("params", {})["backbone"] = backbone
@@ -173,6 +178,17 @@ def _worker(size: int, tasks: list[str], args, device: str) -> list[tuple[str, s
     return run_tasks(size, tasks, args, resolve_device(device))
 
 
+def for_the_task(recipe: Recipe) -> Recipe:
+    return recipe.for_task(0) if recipe.tasks else recipe
+
+
+def seeds_at(args, size: int) -> int:
+    """The seed count for `size`: `--seeds` gives one count for all sizes or one per size."""
+    if len(args.seeds) == 1:
+        return args.seeds[0]
+    return args.seeds[args.sizes.index(size)]
+
+
 def run_tasks(size: int, tasks: list[str], args, device: torch.device) -> list[tuple[str, str, Result]]:
     """All methods on `tasks`, seed by seed (so that an interrupted run still has whole seeds); batch-1
     methods interleaved image by image, batched contenders run on all seeds at the start."""
@@ -181,14 +197,14 @@ def run_tasks(size: int, tasks: list[str], args, device: torch.device) -> list[t
     generator = generator_spec(size, args.channel_base, args.channel_max)
     recipes = {"reference": (args.reference, True)} | {p.stem: (p, False) for p in args.contenders}
     generators = Generators(plugins.registry)
-    methods = {task: [Method(name, parse_recipe(benchmark_recipe(path, generator, task, args.backbone, is_reference),
-                                                plugins.registry),
+    methods = {task: [Method(name, for_the_task(parse_recipe(benchmark_recipe(path, generator, task, args.backbone,
+                                                                              is_reference), plugins.registry)),
                              plugins.registry, generators, device, args.phases and is_reference)
                       for name, (path, is_reference) in recipes.items()]
                for task in tasks}
     G = methods[tasks[0]][0].G
     track_w_avg(G)
-    seeds = list(range(args.seeds))
+    seeds = list(range(seeds_at(args, size)))
     clean = ground_truths(G, seeds)
     rows = [(task, m.name, m.result) for task in tasks for m in methods[task]]
     try:
@@ -240,7 +256,8 @@ def report(size: int, rows: list[tuple[str, str, Result]], phases: bool) -> None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256])
-    parser.add_argument("--seeds", type=int, default=4, help="ground-truth images per task")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[4],
+                        help="ground-truth images per task: one count, or one per size")
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     parser.add_argument("--reference", type=Path, default=ROOT / "examples" / "rusir.yaml")
     parser.add_argument("--contenders", type=Path, nargs="+", default=[ROOT / "examples" / "fast.yaml"])
@@ -249,23 +266,32 @@ def main() -> None:
     parser.add_argument("--backbone", choices=["random", "pretrained"], default="random")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--phases", action="store_true", help="also print the reference's PSNR after each phase")
+    parser.add_argument("--json", type=Path, help="also write every image's figures to this file")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes, tasks split between them (CPU)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads per process (default: torch's; "
                                                                   "1 per worker with --jobs)")
     parser.add_argument("--clock", choices=list(CLOCKS), default="wall",
                         help="time per image as wall seconds or the process's CPU seconds (shared machines)")
     args = parser.parse_args()
+    if len(args.seeds) not in (1, len(args.sizes)):
+        parser.error("--seeds takes one count, or one per size")
     torch.manual_seed(0)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    print(f"machine: {machine()}; device {device}; jobs {args.jobs}; clock {args.clock}")
-    print(f"generator: channel_base {args.channel_base}, channel_max {args.channel_max}; seeds {args.seeds}; "
-          f"level M; LPIPS backbone {args.backbone}; contenders {', '.join(str(p) for p in args.contenders)}")
+    threads = f"{args.threads or 1} thread(s) per worker, " if args.jobs > 1 else ""
+    print(f"machine: {machine()}; device {device}; {args.jobs} job(s), {threads}clock {args.clock}")
+    print(f"generator: channel_base {args.channel_base}, channel_max {args.channel_max}; "
+          f"seeds {' '.join(map(str, args.seeds))}; level M; LPIPS backbone {args.backbone}; "
+          f"contenders {', '.join(str(p) for p in args.contenders)}")
+    saved: dict[int, dict] = {}
     for size in args.sizes:
         print(f"\n{size}²: start ({load()})", flush=True)
         rows = run_size(size, args, device)
         report(size, rows, args.phases)
+        if args.json is not None:
+            saved[size] = {f"{task}/{name}": asdict(result) for task, name, result in rows}
+            args.json.write_text(json.dumps(saved, indent=1))
         print(f"{size}²: end ({load()})", flush=True)
 
 
