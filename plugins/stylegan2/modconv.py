@@ -126,12 +126,14 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     if gain != 1.0:
         coef = coef * gain
     rows = []
-    for b in range(batch):
-        c = coef[b].unsqueeze(-1).unsqueeze(-1)
+    # split/unbind, not x[b:b + 1]: their backward is one concatenation, where each slice's backward
+    # would write a zero-filled gradient the size of the whole batch (quadratic in the batch size)
+    for image, c in zip(x.split(1), coef.unsqueeze(-1).unsqueeze(-1).unbind(0)):
         if up == 1:
-            rows.append(_conv(x[b:b + 1], weight * c, None, up, padding, resample_filter))
+            rows.append(F.conv2d(image, weight * c, padding=padding))
         else:
-            rows.append(_conv(x[b:b + 1], weight, terms.transposed * c.transpose(0, 1), up, padding,
-                              resample_filter))
+            rows.append(F.conv_transpose2d(image, terms.transposed * c.transpose(0, 1), stride=up))
     y = rows[0] if batch == 1 else torch.cat(rows)
+    if up > 1:  # the FIR filter once over the batch, not once per image
+        y = _fir_after_transpose(y, resample_filter, weight.shape[-1], up, padding)
     return y + noise if noise is not None else y
