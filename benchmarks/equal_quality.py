@@ -158,18 +158,22 @@ class Method:
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
-def run_size(size: int, args, device: torch.device) -> list[tuple[str, str, Result]]:
-    """All tasks at one size: in this process, or split by task over `args.jobs` worker processes (one
-    thread each unless `--threads` says otherwise), whose rows are gathered in task order."""
+def run_all(args, device: torch.device):
+    """Yield (size, rows) for every size: in this process, size by size, or with `--jobs` N as one
+    (size, task) unit per job over N worker processes (one thread each unless `--threads` says
+    otherwise), so that no worker idles while another finishes a size; rows in task order."""
     if args.jobs == 1:
-        return run_tasks(size, args.tasks, args, device)
-    groups = [args.tasks[i::args.jobs] for i in range(args.jobs) if args.tasks[i::args.jobs]]
+        for size in args.sizes:
+            print(f"\n{size}²: start ({load()})", flush=True)
+            yield size, run_tasks(size, args.tasks, args, device)
+        return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(len(groups), mp_context=context) as pool:
-        futures = [pool.submit(_worker, size, group, args, str(device)) for group in groups]
-        rows = [row for future in futures for row in future.result()]
-    order = {task: i for i, task in enumerate(args.tasks)}
-    return sorted(rows, key=lambda row: order[row[0]])
+    print(f"\nstart ({load()})", flush=True)
+    with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
+        futures = {(size, task): pool.submit(_worker, size, [task], args, str(device))
+                   for size in args.sizes for task in args.tasks}
+        for size in args.sizes:
+            yield size, [row for task in args.tasks for row in futures[size, task].result()]
 
 
 def _worker(size: int, tasks: list[str], args, device: str) -> list[tuple[str, str, Result]]:
@@ -285,9 +289,7 @@ def main() -> None:
           f"seeds {' '.join(map(str, args.seeds))}; level M; LPIPS backbone {args.backbone}; "
           f"contenders {', '.join(str(p) for p in args.contenders)}")
     saved: dict[int, dict] = {}
-    for size in args.sizes:
-        print(f"\n{size}²: start ({load()})", flush=True)
-        rows = run_size(size, args, device)
+    for size, rows in run_all(args, device):
         report(size, rows, args.phases)
         if args.json is not None:
             saved[size] = {f"{task}/{name}": asdict(result) for task, name, result in rows}
