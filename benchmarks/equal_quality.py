@@ -159,9 +159,11 @@ CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 def run_all(args, device: torch.device):
-    """Yield (size, rows) for every size: in this process, size by size, or with `--jobs` N as one
-    (size, task) unit per job over N worker processes (one thread each unless `--threads` says
-    otherwise), so that no worker idles while another finishes a size; rows in task order."""
+    """Yield (size, rows) for every size: in this process, size by size, or over `--jobs` N worker
+    processes (one thread each unless `--threads` says otherwise), each size's tasks dealt into N
+    groups and every (size, group) submitted at once, so that a worker done with one size starts on
+    the next; a worker goes seed by seed over its group's tasks, so a stopped run still has whole
+    seeds of every task in its log. Rows in task order."""
     if args.jobs == 1:
         for size in args.sizes:
             print(f"\n{size}²: start ({load()})", flush=True)
@@ -170,10 +172,13 @@ def run_all(args, device: torch.device):
     context = multiprocessing.get_context("spawn")
     print(f"\nstart ({load()})", flush=True)
     with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
-        futures = {(size, task): pool.submit(_worker, size, [task], args, str(device))
-                   for size in args.sizes for task in args.tasks}
+        groups = [args.tasks[i::args.jobs] for i in range(args.jobs) if args.tasks[i::args.jobs]]
+        futures = {size: [pool.submit(_worker, size, group, args, str(device)) for group in groups]
+                   for size in args.sizes}
+        order = {task: i for i, task in enumerate(args.tasks)}
         for size in args.sizes:
-            yield size, [row for task in args.tasks for row in futures[size, task].result()]
+            rows = [row for future in futures[size] for row in future.result()]
+            yield size, sorted(rows, key=lambda row: order[row[0]])
 
 
 def _worker(size: int, tasks: list[str], args, device: str) -> list[tuple[str, str, Result]]:
