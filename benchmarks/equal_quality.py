@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import platform
 import statistics
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -181,7 +182,20 @@ def run_all(args, device: torch.device):
             yield size, sorted(rows, key=lambda row: order[row[0]])
 
 
+def _exit_with_parent() -> None:
+    """End this worker when the benchmark process that started it is gone (killed or interrupted)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _worker(size: int, tasks: list[str], args, device: str) -> list[tuple[str, str, Result]]:
+    _exit_with_parent()
     torch.set_num_threads(args.threads or 1)
     torch.manual_seed(0)
     return run_tasks(size, tasks, args, resolve_device(device))
