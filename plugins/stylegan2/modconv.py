@@ -82,14 +82,21 @@ def _fir_after_transpose(x: torch.Tensor, f: torch.Tensor, k: int, up: int, padd
     return fir_filter(x, f, (p0, p1, p0, p1), gain=up * up)
 
 
+def _conv_unfiltered(x: torch.Tensor, weight: torch.Tensor, transposed: torch.Tensor | None, up: int,
+                     padding: int) -> torch.Tensor:
+    """Plain conv of x with weight [O, I, k, k]; for up=2, the stride-2 transposed conv with `transposed`
+    [I, O, k, k], before its FIR filter."""
+    if up == 1:
+        return F.conv2d(x, weight, padding=padding)
+    return F.conv_transpose2d(x, transposed, stride=up)
+
+
 def _conv(x: torch.Tensor, weight: torch.Tensor, transposed: torch.Tensor | None, up: int, padding: int,
           resample_filter: torch.Tensor | None) -> torch.Tensor:
     """Plain conv of x with weight [O, I, k, k]; for up=2, transposed conv with `transposed` [I, O, k, k]
     followed by the FIR filter (the official upsampling convolution)."""
-    if up == 1:
-        return F.conv2d(x, weight, padding=padding)
-    y = F.conv_transpose2d(x, transposed, stride=up)
-    return _fir_after_transpose(y, resample_filter, weight.shape[-1], up, padding)
+    y = _conv_unfiltered(x, weight, transposed, up, padding)
+    return y if up == 1 else _fir_after_transpose(y, resample_filter, weight.shape[-1], up, padding)
 
 
 def _scale_add(y: torch.Tensor, scale: torch.Tensor | float, noise: torch.Tensor | None) -> torch.Tensor:
@@ -129,10 +136,8 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     # split/unbind, not x[b:b + 1]: their backward is one concatenation, where each slice's backward
     # would write a zero-filled gradient the size of the whole batch (quadratic in the batch size)
     for image, c in zip(x.split(1), coef.unsqueeze(-1).unsqueeze(-1).unbind(0)):
-        if up == 1:
-            rows.append(F.conv2d(image, weight * c, padding=padding))
-        else:
-            rows.append(F.conv_transpose2d(image, terms.transposed * c.transpose(0, 1), stride=up))
+        transposed = terms.transposed * c.transpose(0, 1) if up > 1 else None
+        rows.append(_conv_unfiltered(image, weight * c if up == 1 else weight, transposed, up, padding))
     y = rows[0] if batch == 1 else torch.cat(rows)
     if up > 1:  # the FIR filter once over the batch, not once per image
         y = _fir_after_transpose(y, resample_filter, weight.shape[-1], up, padding)
