@@ -87,7 +87,8 @@ def build(recipe: Recipe, registry: Registry, device: torch.device, generators: 
     phases = build_phases(recipe.schedule, registry)
     losses = build_losses(recipe.losses, registry, device)
     restorer = Restorer(G, phases, losses, device,
-                        ensemble=recipe.schedule.ensemble, precision=recipe.precision)
+                        ensemble=recipe.schedule.ensemble, precision=recipe.precision,
+                        loss_precision=recipe.loss_precision)
     metrics = build_metrics(recipe.metrics, registry, device)
     notes = [RANDOM_BACKBONE_NOTE] if any(getattr(t.loss, "uses_random_backbone", False) for t in losses) else []
     notes += [f"metric {slot.name} is {RANDOM_BACKBONE_FOOTNOTE}; its values are marked ({RANDOM_BACKBONE})"

@@ -116,11 +116,12 @@ class Restorer:
     """Restores batches by inverting a frozen generator `G` through each batch's degradation operator.
 
     Takes built objects: the phases (latent space, optimiser, steps, lr), the weighted loss terms, the
-    ensemble settings and the render precision; `restorefw.build` makes them from a recipe."""
+    ensemble settings, the render precision and the loss precision; `restorefw.build` makes them from a recipe."""
 
     def __init__(self, G: GeneratorNetwork, phases: Sequence[PhasePlan], losses: Sequence[WeightedLoss],
-                 device: torch.device, ensemble: Ensemble | None = None, precision: str = "float32") -> None:
-        self.G, self.device, self.precision = G, device, precision
+                 device: torch.device, ensemble: Ensemble | None = None, precision: str = "float32",
+                 loss_precision: str = "float32") -> None:
+        self.G, self.device, self.precision, self.loss_precision = G, device, precision, loss_precision
         self.phases, self.losses = list(phases), list(losses)
         self.ensemble = ensemble if ensemble is not None else Ensemble()
 
@@ -129,19 +130,22 @@ class Restorer:
         return any(getattr(t.loss, "uses_random_backbone", False) for t in self.losses)
 
     def objective(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The weighted sum of loss terms, per image `[B]`, and each weighted term; a loss that raises or
-        does not return one value per image is reported by name and distribution."""
+        """The weighted sum of loss terms, per image `[B]`, and each weighted term (float32, whatever
+        `loss_precision` ran the terms in); a loss that raises or does not return one value per image is
+        reported by name and distribution."""
         terms = {}
         for term in self.losses:
             if term.weight == 0:
                 continue
-            value = guarded("loss", term.loss, partial(term.loss, x))
+            with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16,
+                                enabled=self.loss_precision == "bfloat16"):
+                value = guarded("loss", term.loss, partial(term.loss, x))
             if not isinstance(value, torch.Tensor) or tuple(value.shape) != (x.shape[0],):
                 shown = list(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
                 raise PluginError(f"{describe('loss', term.loss)} returned {shown}, not one value per image "
                                   f"([{x.shape[0]}]). Fix the plugin (see docs/plugins.md), or remove it from the "
                                   "recipe.")
-            terms[term.name] = term.weight * value
+            terms[term.name] = term.weight * value.float()
         total = torch.stack(list(terms.values())).sum(dim=0)
         return total, terms
 

@@ -164,6 +164,9 @@ class Recipe(Strict):
     precision: Literal["float32", "bfloat16"] = Field(
         "float32", description="bfloat16 runs the generator's convolutions under autocast (faster on CPUs "
                                "with AVX512-BF16 and on GPUs); losses stay float32")
+    loss_precision: Literal["float32", "bfloat16"] = Field(
+        "float32", description="bfloat16 runs the loss terms (e.g. LPIPS's VGG) under autocast; the degradation, "
+                               "the target's features and the summed objective stay float32")
     batch_size: int = Field(1, ge=1)
     threads: Threads = Field("auto", description=THREADS_HELP)
 

@@ -120,3 +120,26 @@ def test_an_ensemble_restores_each_image_k_times_and_returns_their_mean():
 def test_an_operator_whose_output_does_not_match_the_target_is_refused():
     with pytest.raises(UserError, match="does not match"):
         restorer(steps=1).restore(targets(), Halve(), keys())
+
+
+class MatmulL2(L2):
+    """The squared error through a matrix product (an op autocast runs in bfloat16), recording its dtype."""
+
+    dtypes: list[torch.dtype]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        difference = (x - self.target).flatten(1)
+        product = difference @ torch.eye(difference.shape[1])
+        self.dtypes.append(product.dtype)
+        return (product ** 2).mean(1)
+
+
+@pytest.mark.parametrize("precision, expected", [("float32", torch.float32), ("bfloat16", torch.bfloat16)])
+def test_loss_precision_runs_the_loss_terms_under_autocast_and_keeps_the_objective_float32(precision, expected):
+    loss = MatmulL2()
+    loss.dtypes = []
+    target = targets()
+    result = restorer(loss, steps=20, loss_precision=precision).restore(target, Identity(), keys())
+    assert set(loss.dtypes) == {expected}
+    assert all(isinstance(v, float) for v in result.log[0]["1:w/total"])
+    assert result.log[0]["1:w/total"][-1] < 0.5 * result.log[0]["1:w/total"][0]
