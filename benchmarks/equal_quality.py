@@ -65,7 +65,7 @@ def benchmark_recipe(path: Path, generator: dict, task: str, backbone: str, refe
         if str(loss.get("type", "")).startswith("lpips"):
             loss.setdefault("params", {})["backbone"] = backbone
     if reference:
-        data.update(precision="float32", batch_size=1)
+        data.update(precision="float32", loss_precision="float32", batch_size=1)
     return data
 
 
