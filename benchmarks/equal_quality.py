@@ -12,8 +12,8 @@ the load average is printed with every table. The LPIPS backbone is a seeded ran
 default (no pretrained weights on the benchmark machine; `--backbone pretrained` to change it):
 both sides optimise the same loss, and PSNR is measured against the ground truth.
 
-    python benchmarks/equal_quality.py [--sizes 64 256] [--seeds 4 | --seeds 4 1] [--tasks upsampling ...]
-        [--contenders examples/fast.yaml] [--channel-base 32768 --channel-max 512] [--phases]
+    python benchmarks/equal_quality.py [--sizes 64 256] [--seeds 4 | --seeds 4 1] [--first-seed 0]
+        [--tasks upsampling ...] [--contenders examples/fast.yaml] [--channel-base 32768 --channel-max 512] [--phases]
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ def run_tasks(size: int, tasks: list[str], args, device: torch.device) -> list[t
                for task in tasks}
     G = methods[tasks[0]][0].G
     track_w_avg(G)
-    seeds = list(range(seeds_at(args, size)))
+    seeds = list(range(args.first_seed, args.first_seed + seeds_at(args, size)))
     clean = ground_truths(G, seeds)
     rows = [(task, m.name, m.result) for task in tasks for m in methods[task]]
     try:
@@ -281,6 +281,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--seeds", type=int, nargs="+", default=[4],
                         help="ground-truth images per task: one count, or one per size")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds first-seed … first-seed + count − 1 (to add seeds to a stopped run)")
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     parser.add_argument("--reference", type=Path, default=ROOT / "examples" / "rusir.yaml")
     parser.add_argument("--contenders", type=Path, nargs="+", default=[ROOT / "examples" / "fast.yaml"])
