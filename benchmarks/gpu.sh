@@ -10,8 +10,8 @@ assert torch.cuda.is_available(), "no CUDA device visible"
 print("device:", torch.cuda.get_device_name(0), "| torch", torch.__version__, "| CUDA", torch.version.cuda)
 PY
 nvidia-smi --query-gpu=name,memory.total,utilization.gpu --format=csv || true
-timeout 180 python -m pytest -q -k cuda tests/ || echo "CUDA tests: FAILED or timed out"
+timeout 120 python -m pytest -q -k cuda tests/ || echo "CUDA tests: FAILED or timed out"
 for precision in float32 bfloat16; do
-  timeout 300 python benchmarks/engine_speed.py --device cuda --sizes 256 1024 --batches 1 8 --steps 5 \
+  timeout 170 python benchmarks/engine_speed.py --device cuda --sizes 256 1024 --batches 1 8 --steps 5 \
       --precision "$precision" || echo "engine_speed $precision: FAILED or timed out"
 done
