@@ -101,13 +101,16 @@ def expand_keys(keys: Sequence[ImageKey], samples: int) -> list[ImageKey]:
 StepCallback = Callable[[str, int, int, float], None]
 
 
+def in_precision(device: torch.device, precision: str) -> torch.autocast:
+    """Autocast to bfloat16 on `device` when `precision` is "bfloat16"; a no-op context for "float32"."""
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
+
+
 def render(G: GeneratorNetwork, styles: torch.Tensor, precision: str = "float32") -> torch.Tensor:
     """G's image for `styles`, mapped from [-1,1] to [0,1], unclamped (as RUSIR optimises it).
 
     `precision="bfloat16"` runs the synthesis under autocast; the image comes back as float32."""
-    if precision == "float32":
-        return (G.synthesis(styles, noise_mode="const") + 1) / 2
-    with torch.autocast(device_type=styles.device.type, dtype=torch.bfloat16):
+    with in_precision(styles.device, precision):
         image = G.synthesis(styles, noise_mode="const")
     return (image.float() + 1) / 2
 
@@ -137,8 +140,7 @@ class Restorer:
         for term in self.losses:
             if term.weight == 0:
                 continue
-            with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16,
-                                enabled=self.loss_precision == "bfloat16"):
+            with in_precision(x.device, self.loss_precision):
                 value = guarded("loss", term.loss, partial(term.loss, x))
             if not isinstance(value, torch.Tensor) or tuple(value.shape) != (x.shape[0],):
                 shown = list(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__

@@ -125,7 +125,9 @@ def test_an_operator_whose_output_does_not_match_the_target_is_refused():
 class MatmulL2(L2):
     """The squared error through a matrix product (an op autocast runs in bfloat16), recording its dtype."""
 
-    dtypes: list[torch.dtype]
+    def __init__(self) -> None:
+        super().__init__()
+        self.dtypes: list[torch.dtype] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         difference = (x - self.target).flatten(1)
@@ -137,9 +139,10 @@ class MatmulL2(L2):
 @pytest.mark.parametrize("precision, expected", [("float32", torch.float32), ("bfloat16", torch.bfloat16)])
 def test_loss_precision_runs_the_loss_terms_under_autocast_and_keeps_the_objective_float32(precision, expected):
     loss = MatmulL2()
-    loss.dtypes = []
+    engine = restorer(loss, steps=20, loss_precision=precision)
     target = targets()
-    result = restorer(loss, steps=20, loss_precision=precision).restore(target, Identity(), keys())
+    result = engine.restore(target, Identity(), keys())
     assert set(loss.dtypes) == {expected}
-    assert all(isinstance(v, float) for v in result.log[0]["1:w/total"])
+    total, terms = engine.objective(target + 0.1)
+    assert total.dtype == torch.float32 and terms["l2"].dtype == torch.float32
     assert result.log[0]["1:w/total"][-1] < 0.5 * result.log[0]["1:w/total"][0]
