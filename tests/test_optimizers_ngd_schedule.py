@@ -41,6 +41,34 @@ def test_linear_decays_from_lr_to_final():
                                                                                abs=1e-8)
 
 
+def test_adaptive_steps_grow_while_the_gradient_keeps_its_direction_up_to_twice_lr():
+    assert _step_lengths({"adaptive": True}, steps=6) == pytest.approx([0.1, 0.12, 0.144, 0.1728, 0.2, 0.2])
+
+
+def _distances_to_optimum(params: dict, steps: int = 12, lr: float = 0.1) -> list[float]:
+    """Each row's distance to its optimum after a phase on sum((v - optimum)²), one row per case."""
+    ngd = load_plugins().registry.create("optimizer", "ngd", params)
+    optimum = torch.tensor([[0.05, 0.0], [0.0, 0.73]])
+    latent = torch.zeros(2, 2, requires_grad=True)
+    optimizer = ngd.build(latent, lr, steps)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        ((latent - optimum) ** 2).sum().backward()
+        optimizer.step()
+    return (latent.detach() - optimum).norm(dim=-1).tolist()
+
+
+def test_adaptive_steps_settle_where_constant_ones_oscillate_by_lr():
+    constant = _distances_to_optimum({})
+    adaptive = _distances_to_optimum({"adaptive": True})
+    assert constant == pytest.approx([0.05, 0.07], abs=1e-6)
+    assert adaptive[0] < 0.01 and adaptive[1] < 0.01
+
+
+def test_adaptive_is_off_by_default_as_in_rusir():
+    assert load_plugins().registry.create("optimizer", "ngd").params.adaptive is False
+
+
 def test_a_bad_schedule_is_refused_by_name():
     with pytest.raises(Exception, match="schedule"):
         load_plugins().registry.create("optimizer", "ngd", {"schedule": "step"})
