@@ -14,11 +14,18 @@ both sides optimise the same loss, and PSNR is measured against the ground truth
 
     python benchmarks/equal_quality.py [--sizes 64 256] [--seeds 4 | --seeds 4 1] [--first-seed 0]
         [--tasks upsampling ...] [--contenders examples/fast.yaml] [--channel-base 32768 --channel-max 512] [--phases]
+        [--record eq.jsonl [--table-only]]
+
+With `--record`, every finished image is appended to a JSON-lines file as soon as it ends. Started again
+with the same file, the run skips the images it already holds (same method, problem and clock: each
+line carries a fingerprint of them) and its tables cover all of them: a stopped run resumes, seeds can
+be added later, and `--table-only` prints the tables of what the file holds without running anything.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import multiprocessing
@@ -122,6 +129,66 @@ class Result:
         for name, images in restoration.phase_images.items():
             self.phase_psnr.setdefault(name, []).extend(psnr(images, clean))
 
+    def image(self, index: int) -> dict:
+        """One image's figures, as a record line holds them."""
+        return {"seconds": self.seconds[index], "psnr": self.psnr[index], "loss": self.loss[index],
+                "phase_psnr": {name: values[index] for name, values in self.phase_psnr.items()}}
+
+    def reset(self, images: list[dict]) -> None:
+        """Hold exactly `images` (record lines or figures), in that order."""
+        self.seconds, self.psnr, self.loss, self.phase_psnr = [], [], [], {}
+        for figures in images:
+            self.add_image(figures)
+
+    def add_image(self, figures: dict) -> None:
+        """Append one image's figures read back from a record."""
+        self.seconds.append(figures["seconds"])
+        self.psnr.append(figures["psnr"])
+        self.loss.append(figures["loss"])
+        for name, value in figures["phase_psnr"].items():
+            self.phase_psnr.setdefault(name, []).append(value)
+
+
+class Record:
+    """The images a run has finished, one JSON line each, appended as each image ends (`--record`)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.lines: dict[tuple, dict] = {}
+        if path is not None and path.exists():
+            text = path.read_text()
+            if text and not text.endswith("\n"):  # a line cut short: later lines must not join it
+                with path.open("a") as file:
+                    file.write("\n")
+            for number, line in enumerate(text.splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    entry = json.loads(line)
+                    self.lines[self.key(entry)] = entry
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    print(f"{path}:{number}: not a record line (a run stopped while writing it?); ignored")
+
+    @staticmethod
+    def key(entry: dict) -> tuple:
+        return entry["size"], entry["task"], entry["method"], entry["seed"], entry["fingerprint"]
+
+    def get(self, size: int, task: str, method: "Method", seed: int) -> dict | None:
+        return self.lines.get((size, task, method.name, seed, method.fingerprint))
+
+    def add(self, size: int, task: str, method: "Method", seed: int, figures: dict) -> None:
+        entry = {"size": size, "task": task, "method": method.name, "seed": seed,
+                 "fingerprint": method.fingerprint, "load": load(), **figures}
+        self.lines[self.key(entry)] = entry
+        if self.path is None:
+            return
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:  # one write per line on an O_APPEND file: workers appending side by side do not interleave
+            os.write(descriptor, (json.dumps(entry) + "\n").encode())
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
 
 class Method:
     """A recipe built for the benchmark problem (its generator shared through `generators`)."""
@@ -133,6 +200,14 @@ class Method:
         self.G, self.restorer, self.degradation = built.generator, built.restorer, built.degradation
         self.warm_up = build(parse_recipe(_short(recipe), registry), registry, device, generators).restorer
         self.result = Result()
+        self.fingerprint = ""
+
+    def fingerprint_with(self, clock: str) -> None:
+        """What a recorded image must share with this run to stand in for it: the method as built for the
+        problem (recipe with generator, task and backbone), the clock, the device and torch's version."""
+        setup = {"recipe": self.recipe.model_dump(mode="json"), "clock": clock, "device": self.device.type,
+                 "torch": torch.__version__}
+        self.fingerprint = hashlib.sha256(json.dumps(setup, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def _problem(self, clean: torch.Tensor, keys: list[ImageKey]):
         operator = self.degradation.realize(tuple(clean.shape), keys, self.device)
@@ -230,17 +305,35 @@ def run_tasks(size: int, tasks: list[str], args, device: torch.device) -> list[t
     seeds = list(range(args.first_seed, args.first_seed + seeds_at(args, size)))
     clean = ground_truths(G, seeds)
     rows = [(task, m.name, m.result) for task in tasks for m in methods[task]]
+    record = Record(args.record)
+    for task in tasks:
+        for method in methods[task]:
+            method.fingerprint_with(args.clock)
     try:
         for task in tasks:
             for method in methods[task]:
-                method.warm(clean[:method.recipe.batch_size])
-                for start in range(0, len(seeds), method.recipe.batch_size) if method.recipe.batch_size > 1 else []:
-                    chunk = seeds[start:start + method.recipe.batch_size]
-                    method.run(clean[start:start + len(chunk)], chunk, clock)
+                todo = [] if args.table_only else [s for s in seeds if record.get(size, task, method, s) is None]
+                if todo:
+                    method.warm(clean[:method.recipe.batch_size])
+                if method.recipe.batch_size == 1:
+                    continue
+                for start in range(0, len(todo), method.recipe.batch_size):
+                    chunk = todo[start:start + method.recipe.batch_size]
+                    method.run(clean[[seeds.index(s) for s in chunk]], chunk, clock)
+                    for offset, s in enumerate(chunk):
+                        record.add(size, task, method, s, method.result.image(offset - len(chunk)))
+                method.result.reset([f for f in (record.get(size, task, method, s) for s in seeds) if f is not None])
         for i, seed in enumerate(seeds):
             for task in tasks:
                 for method in [m for m in methods[task] if m.recipe.batch_size == 1]:
+                    recorded = record.get(size, task, method, seed)
+                    if recorded is not None:
+                        method.result.add_image(recorded)
+                        continue
+                    if args.table_only:
+                        continue
                     method.run(clean[i:i + 1], [seed], clock)
+                    record.add(size, task, method, seed, method.result.image(-1))
                     r = method.result
                     print(f"  {size}² seed {seed} {task} {method.name}: {r.seconds[-1]:.1f} s, PSNR {r.psnr[-1]:.2f}, "
                           f"loss {r.loss[-1]:.4f} ({load()})", flush=True)
@@ -297,9 +390,20 @@ def main() -> None:
                                                                   "1 per worker with --jobs)")
     parser.add_argument("--clock", choices=list(CLOCKS), default="wall",
                         help="time per image as wall seconds or the process's CPU seconds (shared machines)")
+    parser.add_argument("--record", type=Path, help=(
+        "append every finished image to this JSON-lines file, and skip the images it already holds for the "
+        "same method, problem and clock (a stopped run resumes; seeds can be added later)"))
+    parser.add_argument("--table-only", action="store_true",
+                        help="print the tables of what --record holds for these sizes, seeds and tasks; run nothing")
     args = parser.parse_args()
     if len(args.seeds) not in (1, len(args.sizes)):
         parser.error("--seeds takes one count, or one per size")
+    if args.table_only and args.record is None:
+        parser.error("--table-only needs --record FILE")
+    if args.table_only:
+        args.jobs = 1
+    elif args.record is not None and args.record.exists():
+        print(f"record {args.record}: {len(Record(args.record).lines)} image(s) held; this run's are not run again")
     torch.manual_seed(0)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -1,0 +1,81 @@
+"""benchmarks/equal_quality.py --record: finished images are kept, a rerun skips them, and tables can be
+printed from the file alone."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import equal_quality  # noqa: E402
+
+TINY_METHOD = """
+schedule:
+  phases:
+    - {space: w, steps: 2, lr: 0.1}
+    - {space: w++, steps: %d, lr: 0.01}
+losses: [{type: l1}]
+outputs: {dir: out}
+device: cpu
+"""
+
+
+def _bench(monkeypatch, capsys, tmp_path, *extra: str) -> str:
+    (tmp_path / "reference.yaml").write_text(TINY_METHOD % 2)
+    (tmp_path / "short.yaml").write_text(TINY_METHOD % 1)
+    argv = ["equal_quality.py", "--sizes", "16", "--tasks", "denoising", "--channel-base", "256", "--channel-max",
+            "16", "--reference", str(tmp_path / "reference.yaml"), "--contenders", str(tmp_path / "short.yaml"),
+            "--clock", "cpu", "--record", str(tmp_path / "eq.jsonl"), *extra]
+    monkeypatch.setattr(sys, "argv", argv)
+    equal_quality.main()
+    return capsys.readouterr().out
+
+
+def _lines(tmp_path) -> list[dict]:
+    return [json.loads(line) for line in (tmp_path / "eq.jsonl").read_text().splitlines()]
+
+
+def _table(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("| 16 |")]
+
+
+@pytest.mark.slow
+def test_a_rerun_skips_recorded_images_and_added_seeds_run(monkeypatch, capsys, tmp_path):
+    first = _bench(monkeypatch, capsys, tmp_path, "--seeds", "1")
+    lines = _lines(tmp_path)
+    assert [(e["method"], e["seed"], e["task"]) for e in lines] == [("reference", 0, "denoising"),
+                                                                    ("short", 0, "denoising")]
+    assert all(e["seconds"] > 0 and 0 < e["psnr"] < 60 and e["fingerprint"] for e in lines)
+
+    again = _bench(monkeypatch, capsys, tmp_path, "--seeds", "1")
+    assert len(_lines(tmp_path)) == 2 and "seed 0" not in again  # nothing ran
+    assert _table(again) == _table(first)
+
+    _bench(monkeypatch, capsys, tmp_path, "--seeds", "2")
+    assert [(e["method"], e["seed"]) for e in _lines(tmp_path)[2:]] == [("reference", 1), ("short", 1)]
+
+    table = _table(_bench(monkeypatch, capsys, tmp_path, "--seeds", "2", "--table-only"))
+    assert len(table) == 2 and all(row.split("|")[4].strip() == "2" for row in table)  # 2 images each
+    assert len(_lines(tmp_path)) == 4
+
+
+@pytest.mark.slow
+def test_a_changed_method_does_not_reuse_the_record(monkeypatch, capsys, tmp_path):
+    _bench(monkeypatch, capsys, tmp_path, "--seeds", "1")
+    (tmp_path / "eq.jsonl").write_text((tmp_path / "eq.jsonl").read_text() + '{"size": 16, "task"')  # cut short
+    (tmp_path / "other.yaml").write_text((TINY_METHOD % 1).replace("lr: 0.1", "lr: 0.2"))
+    out = _bench(monkeypatch, capsys, tmp_path, "--seeds", "1", "--contenders", str(tmp_path / "other.yaml"))
+    assert "eq.jsonl:3: not a record line" in out
+    ran = [line for line in out.splitlines() if "16² seed 0" in line]
+    assert len(ran) == 1 and "other" in ran[0]  # the reference was recorded; the new contender was not
+
+
+def test_table_only_needs_a_record(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["equal_quality.py", "--table-only"])
+    with pytest.raises(SystemExit):
+        equal_quality.main()
+    assert "--table-only needs --record" in capsys.readouterr().err
