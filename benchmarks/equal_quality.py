@@ -152,8 +152,8 @@ class Result:
 class Record:
     """The images a run has finished, one JSON line each, appended as each image ends (`--record`)."""
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
+    def __init__(self, path: Path | None, clock: str = "") -> None:
+        self.path, self.clock = path, clock
         self.lines: dict[tuple, dict] = {}
         if path is not None and path.exists():
             text = path.read_text()
@@ -171,14 +171,14 @@ class Record:
 
     @staticmethod
     def key(entry: dict) -> tuple:
-        return entry["size"], entry["task"], entry["method"], entry["seed"], entry["fingerprint"]
+        return entry["size"], entry["task"], entry["method"], entry["seed"], entry["fingerprint"], entry["clock"]
 
     def get(self, size: int, task: str, method: "Method", seed: int) -> dict | None:
-        return self.lines.get((size, task, method.name, seed, method.fingerprint))
+        return self.lines.get((size, task, method.name, seed, method.fingerprint, self.clock))
 
     def add(self, size: int, task: str, method: "Method", seed: int, figures: dict) -> None:
-        entry = {"size": size, "task": task, "method": method.name, "seed": seed,
-                 "fingerprint": method.fingerprint, "load": load(), **figures}
+        entry = {"size": size, "task": task, "method": method.name, "seed": seed, "fingerprint": method.fingerprint,
+                 "clock": self.clock, "load": load(), **figures}
         self.lines[self.key(entry)] = entry
         if self.path is None:
             return
@@ -200,13 +200,9 @@ class Method:
         self.G, self.restorer, self.degradation = built.generator, built.restorer, built.degradation
         self.warm_up = build(parse_recipe(_short(recipe), registry), registry, device, generators).restorer
         self.result = Result()
-        self.fingerprint = ""
-
-    def fingerprint_with(self, clock: str) -> None:
-        """What a recorded image must share with this run to stand in for it: the method as built for the
-        problem (recipe with generator, task and backbone), the clock, the device and torch's version."""
-        setup = {"recipe": self.recipe.model_dump(mode="json"), "clock": clock, "device": self.device.type,
-                 "torch": torch.__version__}
+        # what a recorded image must share with this run to stand in for it (`--record`): the method as built
+        # for the problem (recipe with generator, task and backbone), the device and torch's version
+        setup = {"recipe": recipe.model_dump(mode="json"), "device": device.type, "torch": torch.__version__}
         self.fingerprint = hashlib.sha256(json.dumps(setup, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def _problem(self, clean: torch.Tensor, keys: list[ImageKey]):
@@ -305,10 +301,7 @@ def run_tasks(size: int, tasks: list[str], args, device: torch.device) -> list[t
     seeds = list(range(args.first_seed, args.first_seed + seeds_at(args, size)))
     clean = ground_truths(G, seeds)
     rows = [(task, m.name, m.result) for task in tasks for m in methods[task]]
-    record = Record(args.record)
-    for task in tasks:
-        for method in methods[task]:
-            method.fingerprint_with(args.clock)
+    record = Record(args.record, args.clock)
     try:
         for task in tasks:
             for method in methods[task]:
