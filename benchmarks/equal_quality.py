@@ -6,7 +6,8 @@ ground truths G(w*) with w* = w_avg + 0.5·(mapping(z) − w_avg), one z per see
 range by construction; targets for the four tasks at level M made by the true operators (seeded).
 
 Reference: examples/rusir.yaml's schedule and loss (W/W+/W++ 150 NGD steps each), float32, batch 1.
-Contenders: each recipe's schedule, losses, precision and batch size. Reference and contenders run
+Contenders: each recipe's schedule, losses, precision and batch size (benchmarks/rusir-bfloat16.yaml is
+RUSIR's method with the generator in bfloat16: whether `precision: bfloat16` alone keeps the quality). Reference and contenders run
 interleaved image by image (batch-1 contenders) so that load on a shared machine hits them alike;
 the load average is printed with every table. The LPIPS backbone is a seeded random VGG by
 default (no pretrained weights on the benchmark machine; `--backbone pretrained` to change it):

@@ -1,0 +1,16 @@
+"""Benchmark contenders that stand for one change to RUSIR's method stay RUSIR's method otherwise."""
+
+from __future__ import annotations
+
+import yaml
+from conftest import REPO
+
+
+def test_rusir_bfloat16_is_rusir_with_only_the_generator_in_bfloat16():
+    rusir = yaml.safe_load((REPO / "examples" / "rusir.yaml").read_text())
+    contender = yaml.safe_load((REPO / "benchmarks" / "rusir-bfloat16.yaml").read_text())
+    assert contender.pop("precision") == "bfloat16"
+    assert "loss_precision" not in contender and "precision" not in rusir
+    for data in (rusir, contender):
+        data.pop("name"), data.pop("outputs")
+    assert contender == rusir
