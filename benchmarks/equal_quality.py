@@ -344,18 +344,32 @@ def _short(recipe: Recipe) -> dict:
     return data
 
 
-def report(size: int, rows: list[tuple[str, str, Result]], phases: bool) -> None:
-    print("\n| size | task | method | images | s/image | PSNR dB | final loss | time / reference | ΔPSNR dB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+def report(size: int, rows: list[tuple[str, str, Result]], phases: bool, first_seed: int = 0) -> None:
+    """The table of means (with each contender's worst single image), then every image against the reference's."""
+    print("\n| size | task | method | images | s/image | PSNR dB | final loss | time / reference | ΔPSNR dB "
+          "| worst image ΔPSNR dB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     reference = {task: r for task, name, r in rows if name == "reference"}
+    per_image = []
     for task, name, r in rows:
         ref = reference[task]
         n = min(len(r.psnr), len(ref.psnr))  # the images both finished
         if n == 0:
             continue
         t, p = statistics.mean(r.seconds[:n]), statistics.mean(r.psnr[:n])
+        gains = [r.psnr[i] - ref.psnr[i] for i in range(n)]
         print(f"| {size} | {task} | {name} | {n} | {t:.1f} | {p:.2f} | {statistics.mean(r.loss[:n]):.4f} | "
-              f"{t / statistics.mean(ref.seconds[:n]):.2f} | {p - statistics.mean(ref.psnr[:n]):+.2f} |")
+              f"{t / statistics.mean(ref.seconds[:n]):.2f} | {p - statistics.mean(ref.psnr[:n]):+.2f} | "
+              f"{'' if r is ref else f'{min(gains):+.2f}'} |")
+        if r is not ref:
+            per_image.append(f"| {size} | {task} | {name} | " + " | ".join(
+                f"{ref.psnr[i]:.2f} → {r.psnr[i]:.2f} dB, {r.seconds[i] / ref.seconds[i]:.2f}×" for i in range(n)) + " |")
+    if per_image:
+        count = max(line.count("→") for line in per_image)
+        print("\nper image (reference → method PSNR, time ratio):\n")
+        print("| size | task | method | " + " | ".join(f"seed {first_seed + i}" for i in range(count)) + " |")
+        print("|---|---|---|" + "---|" * count)
+        print("\n".join(per_image))
     if phases:
         print("\nreference PSNR at the end of each phase (mean over seeds):")
         for task, r in reference.items():
@@ -409,7 +423,7 @@ def main() -> None:
           f"contenders {', '.join(str(p) for p in args.contenders)}")
     saved: dict[int, dict] = {}
     for size, rows in run_all(args, device):
-        report(size, rows, args.phases)
+        report(size, rows, args.phases, args.first_seed)
         if args.json is not None:
             saved[size] = {f"{task}/{name}": asdict(result) for task, name, result in rows}
             args.json.write_text(json.dumps(saved, indent=1))

@@ -40,7 +40,12 @@ def _lines(tmp_path) -> list[dict]:
 
 
 def _table(out: str) -> list[str]:
-    return [line for line in out.splitlines() if line.startswith("| 16 |")]
+    """The rows of the table of means."""
+    return [line for line in out.splitlines() if line.startswith("| 16 |") and "→" not in line]
+
+
+def _per_image(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("| 16 |") and "→" in line]
 
 
 @pytest.mark.slow
@@ -52,15 +57,22 @@ def test_a_rerun_skips_recorded_images_and_added_seeds_run(monkeypatch, capsys, 
     assert all(e["seconds"] > 0 and 0 < e["psnr"] < 60 and e["fingerprint"] for e in lines)
 
     again = _bench(monkeypatch, capsys, tmp_path, "--seeds", "1")
-    assert len(_lines(tmp_path)) == 2 and "seed 0" not in again  # nothing ran
+    assert len(_lines(tmp_path)) == 2 and "16² seed 0" not in again  # nothing ran
     assert _table(again) == _table(first)
 
     _bench(monkeypatch, capsys, tmp_path, "--seeds", "2")
     assert [(e["method"], e["seed"]) for e in _lines(tmp_path)[2:]] == [("reference", 1), ("short", 1)]
 
-    table = _table(_bench(monkeypatch, capsys, tmp_path, "--seeds", "2", "--table-only"))
+    out = _bench(monkeypatch, capsys, tmp_path, "--seeds", "2", "--table-only")
+    table = _table(out)
     assert len(table) == 2 and all(row.split("|")[4].strip() == "2" for row in table)  # 2 images each
     assert len(_lines(tmp_path)) == 4
+    psnr = {(e["method"], e["seed"]): e["psnr"] for e in _lines(tmp_path)}
+    gains = [psnr["short", s] - psnr["reference", s] for s in (0, 1)]
+    assert table[1].split("|")[10].strip() == f"{min(gains):+.2f}"  # the contender's worst image
+    [row] = _per_image(out)
+    assert row.split("|")[3].strip() == "short" and row.count("→") == 2
+    assert f"{psnr['reference', 1]:.2f} → {psnr['short', 1]:.2f} dB" in row.split("|")[5]
 
 
 @pytest.mark.slow
