@@ -410,6 +410,10 @@ def main() -> None:
         parser.error("--table-only needs --record FILE")
     if args.table_only:
         args.jobs = 1
+        others = {entry["clock"] for entry in Record(args.record).lines.values()} - {args.clock}
+        if others:
+            print(f"record {args.record}: it also holds images timed with --clock {', '.join(sorted(others))}; "
+                  f"this table shows only those timed with --clock {args.clock}")
     elif args.record is not None and args.record.exists():
         print(f"record {args.record}: {len(Record(args.record).lines)} image(s) held; this run's are not run again")
     torch.manual_seed(0)

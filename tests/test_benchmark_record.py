@@ -74,6 +74,9 @@ def test_a_rerun_skips_recorded_images_and_added_seeds_run(monkeypatch, capsys, 
     assert row.split("|")[3].strip() == "short" and row.count("→") == 2
     assert f"{psnr['reference', 1]:.2f} → {psnr['short', 1]:.2f} dB" in row.split("|")[5]
 
+    other_clock = _bench(monkeypatch, capsys, tmp_path, "--seeds", "2", "--table-only", "--clock", "wall")
+    assert "also holds images timed with --clock cpu" in other_clock and not _table(other_clock)
+
 
 @pytest.mark.slow
 def test_a_changed_method_does_not_reuse_the_record(monkeypatch, capsys, tmp_path):
