@@ -7,9 +7,9 @@ range by construction; targets for the four tasks at level M made by the true op
 
 Reference: examples/rusir.yaml's schedule and loss (W/W+/W++ 150 NGD steps each), float32, batch 1.
 Contenders: each recipe's schedule, losses, precision and batch size (benchmarks/rusir-bfloat16.yaml is
-RUSIR's method with the generator in bfloat16: whether `precision: bfloat16` alone keeps the quality). Reference and contenders run
-interleaved image by image (batch-1 contenders) so that load on a shared machine hits them alike;
-the load average is printed with every table. The LPIPS backbone is a seeded random VGG by
+RUSIR's method with the generator in bfloat16: whether `precision: bfloat16` alone keeps the quality).
+Reference and contenders run interleaved image by image (batch-1 contenders) so that load on a shared
+machine hits them alike; the load average is printed with every table. The LPIPS backbone is a seeded random VGG by
 default (no pretrained weights on the benchmark machine; `--backbone pretrained` to change it):
 both sides optimise the same loss, and PSNR is measured against the ground truth.
 
@@ -362,8 +362,8 @@ def report(size: int, rows: list[tuple[str, str, Result]], phases: bool, first_s
               f"{t / statistics.mean(ref.seconds[:n]):.2f} | {p - statistics.mean(ref.psnr[:n]):+.2f} | "
               f"{'' if r is ref else f'{min(gains):+.2f}'} |")
         if r is not ref:
-            per_image.append(f"| {size} | {task} | {name} | " + " | ".join(
-                f"{ref.psnr[i]:.2f} → {r.psnr[i]:.2f} dB, {r.seconds[i] / ref.seconds[i]:.2f}×" for i in range(n)) + " |")
+            cells = [f"{ref.psnr[i]:.2f} → {r.psnr[i]:.2f} dB, {r.seconds[i] / ref.seconds[i]:.2f}×" for i in range(n)]
+            per_image.append(f"| {size} | {task} | {name} | " + " | ".join(cells) + " |")
     if per_image:
         count = max(line.count("→") for line in per_image)
         print("\nper image (reference → method PSNR, time ratio):\n")
