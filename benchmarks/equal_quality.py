@@ -350,7 +350,7 @@ def report(size: int, rows: list[tuple[str, str, Result]], phases: bool, first_s
           "| worst image ΔPSNR dB |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     reference = {task: r for task, name, r in rows if name == "reference"}
-    per_image = []
+    per_image, count = [], 0
     for task, name, r in rows:
         ref = reference[task]
         n = min(len(r.psnr), len(ref.psnr))  # the images both finished
@@ -364,8 +364,8 @@ def report(size: int, rows: list[tuple[str, str, Result]], phases: bool, first_s
         if r is not ref:
             cells = [f"{ref.psnr[i]:.2f} → {r.psnr[i]:.2f} dB, {r.seconds[i] / ref.seconds[i]:.2f}×" for i in range(n)]
             per_image.append(f"| {size} | {task} | {name} | " + " | ".join(cells) + " |")
+            count = max(count, n)
     if per_image:
-        count = max(line.count("→") for line in per_image)
         print("\nper image (reference → method PSNR, time ratio):\n")
         print("| size | task | method | " + " | ".join(f"seed {first_seed + i}" for i in range(count)) + " |")
         print("|---|---|---|" + "---|" * count)
@@ -408,14 +408,15 @@ def main() -> None:
         parser.error("--seeds takes one count, or one per size")
     if args.table_only and args.record is None:
         parser.error("--table-only needs --record FILE")
+    held = Record(args.record).lines if args.record is not None else {}
     if args.table_only:
         args.jobs = 1
-        others = {entry["clock"] for entry in Record(args.record).lines.values()} - {args.clock}
+        others = {entry["clock"] for entry in held.values()} - {args.clock}
         if others:
             print(f"record {args.record}: it also holds images timed with --clock {', '.join(sorted(others))}; "
                   f"this table shows only those timed with --clock {args.clock}")
-    elif args.record is not None and args.record.exists():
-        print(f"record {args.record}: {len(Record(args.record).lines)} image(s) held; this run's are not run again")
+    elif held:
+        print(f"record {args.record}: {len(held)} image(s) held; this run's are not run again")
     torch.manual_seed(0)
     if args.threads:
         torch.set_num_threads(args.threads)
