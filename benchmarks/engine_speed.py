@@ -24,6 +24,7 @@ from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
 
 FACTORS = {64: 8, 128: 8, 256: 4, 512: 4, 1024: 4}
+# RUSIR's own code on this project's 2-core CPU, float32, batch 1 (s/step for W, W+, W++): CPU runs only
 REFERENCE = {64: (0.42, 0.42, 0.69), 128: (0.81, 0.78, 1.25), 256: (1.68, 1.68, 2.29)}
 
 
@@ -89,7 +90,7 @@ def main() -> None:
             w, wp, wpp = measure(size, batch, args.steps, device, args.precision, clock)
             per_image = 150 * (w + wp + wpp) / batch
             ref = REFERENCE.get(size)
-            comparable = ref and args.clock == "wall" and args.precision == "float32"
+            comparable = ref and device.type == "cpu" and args.clock == "wall" and args.precision == "float32"
             ref_text = f"{150 * sum(ref):.0f} | {per_image / (150 * sum(ref)):.2f}" if comparable else "- | -"
             print(f"| {size} | {batch} | {w:.3f} | {wp:.3f} | {wpp:.3f} | {per_image:.1f} | "
                   f"{1 / per_image:.4f} | {ref_text} |", flush=True)
