@@ -6,8 +6,10 @@ import errno
 import io
 import json
 import os
+import re
 import secrets
 import struct
+import time
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,6 +21,8 @@ from restorefw.errors import UserError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 ORIENTATION = 0x0112  # the EXIF orientation tag
+TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")  # what temp_file_beside names a file before its rename
+STALE_AFTER_S = 3600.0  # a temporary file untouched this long belongs to no write in progress
 
 
 def temp_file_beside(path: Path, suffix: str = ".tmp") -> tuple[int, str]:
@@ -34,6 +38,24 @@ def temp_file_beside(path: Path, suffix: str = ".tmp") -> tuple[int, str]:
             return os.open(tmp, flags, 0o666), str(tmp)
         except FileExistsError:
             continue
+
+
+def remove_stale_temps(folder: Path, older_than: float = STALE_AFTER_S) -> int:
+    """Delete the temporary files under `folder` that writes killed before their rename left (kill -9, power
+    loss), once untouched for `older_than` seconds; the count. Writes still in progress are left alone."""
+    removed, deadline = 0, time.time() - older_than
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            if not TEMP_NAME.fullmatch(name):
+                continue
+            path = Path(parent) / name
+            try:
+                if path.stat().st_mtime < deadline:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+    return removed
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -16,7 +16,7 @@ from restorefw.degradation import Degradation
 from restorefw.device import resolve_device
 from restorefw.errors import RecipeError, RestoreError, UserError, WorkError
 from restorefw.evaluation import metric_entry
-from restorefw.imageio import atomic_write_json, make_folder
+from restorefw.imageio import atomic_write_json, make_folder, remove_stale_temps
 from restorefw.inputs import InputImage, resolve_inputs
 from restorefw.per_input import batches, resolve_per_input
 from restorefw.pipeline import Pipeline
@@ -114,6 +114,9 @@ class RecipeRun:
             built.degradation, images, (built.generator.img_resolution,) * 2, built.generator.img_channels,
             self.recipe.inputs.fit, self.quiet)
         make_folder(self.out)
+        stale = remove_stale_temps(self.out)
+        if stale and not self.quiet:
+            print(f"Removed {stale} temporary file(s) that an interrupted run left in {self.out}.", file=sys.stderr)
         manifest = run_manifest(self.recipe, self.recipe_path, built, images, self.plugins, per_image)
         if not self.force:
             self.folder.refuse_stale(manifest["recipe"], ids)

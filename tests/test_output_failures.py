@@ -71,3 +71,21 @@ def test_full_disk_mid_run_leaves_nothing_half_written_and_resumes(tmp_path, cli
     assert "Resuming: 1 of 3 images already finished" in err
     assert (out / "images" / "img0" / "done.json").stat().st_mtime_ns == finished["img0"]
     assert sorted(p.parent.name for p in out.glob("images/*/done.json")) == ["img0", "img1", "img2"]
+
+
+def test_a_rerun_removes_the_temporary_files_a_killed_write_left(tmp_path, cli):
+    recipe = write_run(tmp_path, "out", images=1)
+    folder = tmp_path / "out" / "images" / "img0"
+    folder.mkdir(parents=True)
+    stale, fresh, theirs = (folder / ".restored.png.0123456789ab.tmp", folder / ".grid.png.ba9876543210.tmp",
+                            folder / ".notes.tmp")
+    for path in (stale, fresh, theirs):
+        path.write_bytes(b"half")
+    hours_ago = os.stat(fresh).st_mtime - 2 * 3600
+    os.utime(stale, (hours_ago, hours_ago))
+    os.utime(theirs, (hours_ago, hours_ago))
+    code, _, err = cli("run", recipe)
+    assert code == 0, err
+    assert "Removed 1 temporary file(s) that an interrupted run left" in err
+    assert not stale.exists() and fresh.exists() and theirs.exists()  # a write in progress, a user's own file
+    assert (folder / "done.json").is_file()

@@ -18,7 +18,7 @@ from restorefw.bench.plan import Batch, Cell, WorkItem, cells_of, parse_shard, p
 from restorefw.build import Generators, build
 from restorefw.device import resolve_device
 from restorefw.errors import RecipeError, RestoreError, UserError, WorkError
-from restorefw.imageio import make_folder
+from restorefw.imageio import make_folder, remove_stale_temps
 from restorefw.inputs import InputImage, resolve_inputs
 from restorefw.pipeline import Pipeline
 from restorefw.plugins import PluginSet
@@ -135,6 +135,9 @@ class Bench:
         if not self.force:
             self.refuse_stale(batches)
         make_folder(self.out)
+        stale = remove_stale_temps(self.out)
+        if stale:
+            self._say(f"Removed {stale} temporary file(s) that an interrupted run left in {self.out}.")
         RunFolder(self.out).write_manifest(manifest)
         index, count = self.shard
         mine = [b for b in batches if b.index % count == index]
