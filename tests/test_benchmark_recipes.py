@@ -14,3 +14,14 @@ def test_rusir_bfloat16_is_rusir_with_only_the_generator_in_bfloat16():
     for data in (rusir, contender):
         data.pop("name"), data.pop("outputs")
     assert contender == rusir
+
+
+def test_ours_fast_is_fast_with_ours_loss():
+    fast = yaml.safe_load((REPO / "examples" / "fast.yaml").read_text())
+    ours = yaml.safe_load((REPO / "examples" / "ours.yaml").read_text())
+    contender = yaml.safe_load((REPO / "benchmarks" / "ours-fast.yaml").read_text())
+    assert contender.pop("losses") == ours["losses"]
+    fast.pop("losses")
+    for data in (fast, contender):
+        data.pop("name"), data.pop("outputs")
+    assert contender == fast
