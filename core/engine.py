@@ -151,6 +151,18 @@ class Restorer:
         total = torch.stack(list(terms.values())).sum(dim=0)
         return total, terms
 
+    @staticmethod
+    def prior(space: LatentSpace, latent: torch.Tensor) -> torch.Tensor | None:
+        """The latent space's own penalty on `latent`, per image `[B]` in float32, or None."""
+        value = guarded("latent space", space, partial(space.penalty, latent))
+        if value is None:
+            return None
+        if not isinstance(value, torch.Tensor) or value.shape != latent.shape[:1]:
+            shown = list(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise PluginError(f"{describe('latent space', space)} returned {shown} from penalty, not one value per "
+                              f"image [{latent.shape[0]}]; fix the plugin or use another latent space.")
+        return value.float()
+
     @property
     def samples(self) -> int:
         return self.ensemble.samples
@@ -232,6 +244,9 @@ class Restorer:
                         "degradation's f̂ output does not match its targets or the input images. Check `degradation` "
                         "(e.g. a resizing factor) against the image sizes, or fix the degradation plugin.")
                 total, terms = self.objective(x)
+                prior = self.prior(plan.space, latent)
+                if prior is not None:
+                    total, terms = total + prior, {**terms, "prior": prior}
                 finite = torch.isfinite(total)
                 newly_bad = alive & ~finite
                 for i in newly_bad.nonzero().flatten().tolist():

@@ -20,6 +20,9 @@ class LatentSpace(Component):
       `[B, num_ws, w_dim]` or W++ `[B, num_ws, K, w_dim]` for the built-in spaces.
     - `to_styles(latent, G)` → what `G.synthesis` accepts (W+, or W++ with K ≥ `G.max_filters`),
       differentiable in `latent`; called once per step.
+    - `penalty(latent)` (optional) → a prior on the latent itself, one value per image `[B]`, added to
+      the objective at every step and logged as `prior` (PULSE's cross-layer term, a Gaussian prior on
+      W); the default, None, adds nothing.
     - Rows of the last dimension are the units normalised-gradient optimisers move (NGD normalises
       each row's gradient), so put one vector per row.
     """
@@ -31,3 +34,6 @@ class LatentSpace(Component):
 
     def to_styles(self, latent: torch.Tensor, G: GeneratorNetwork) -> torch.Tensor:
         raise NotImplementedError
+
+    def penalty(self, latent: torch.Tensor) -> torch.Tensor | None:
+        return None

@@ -37,6 +37,22 @@ def _styles(checker: Checker, space: LatentSpace, latent: torch.Tensor, G: Any) 
     return styles
 
 
+def _penalty(checker: Checker, space: LatentSpace, start: torch.Tensor) -> None:
+    latent = start.detach().clone().requires_grad_(True)
+    with checker.rule("latent.penalty"):
+        value = space.penalty(latent)
+    if value is None:
+        return
+    checker.require(isinstance(value, torch.Tensor) and value.shape == (latent.shape[0],)
+                    and bool(torch.isfinite(value).all()), "latent.penalty",
+                    f"penalty returned {getattr(value, 'shape', value)!r}; expected None or one finite value per "
+                    f"image, shape [{latent.shape[0]}]")
+    with checker.rule("latent.penalty"):
+        value.sum().backward()
+    checker.require(latent.grad is not None and bool(torch.isfinite(latent.grad).all()), "latent.penalty",
+                    "the penalty's gradient does not reach the latent tensor, or is not finite")
+
+
 def _check(checker: Checker, cls: type[LatentSpace], G: Any, params: dict[str, Any]) -> None:
     check_network(checker, G)
     space = check_common(checker, "latent_space", cls, LatentSpace, params)
@@ -76,6 +92,7 @@ def _check(checker: Checker, cls: type[LatentSpace], G: Any, params: dict[str, A
     checker.require(not S.close(moved, starts["W+ styles"]), "latent.continues",
                     "initial(G, B, previous_styles) ignores previous_styles: a phase would restart instead of "
                     "continuing")
+    _penalty(checker, space, starts["W+ styles"])
     with checker.rule("latent.determinism"):
         twin = cls(cls.Params.model_validate(params)).initial(G, 3, wplus)
     checker.require(S.close(twin, starts["W+ styles"], rtol=1e-4, atol=1e-5), "latent.determinism",

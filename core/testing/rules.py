@@ -93,6 +93,8 @@ _RULES = [
          "starting latents.", "restorefw_latent_spaces"),
     Rule("latent.determinism", "Two components built from the same params start from the same latent.",
          "restorefw_latent_spaces"),
+    Rule("latent.penalty", "`penalty(latent)` returns None or one finite float per image `[B]`, differentiable in "
+         "the latent.", "restorefw_latent_spaces"),
     Rule("metric.kind", "`lower_is_better` and `is_set_metric` are booleans, `display_name` None or a non-empty "
          "string, `decimals` an int ≥ 0.", "restorefw_metrics"),
     Rule("metric.paired", "A paired metric's `paired(pred, ref)` returns one finite float per image: `[B]`.",

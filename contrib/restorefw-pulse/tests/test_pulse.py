@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 
 import torch
-from restorefw_pulse import PulseSpace, fold, gaussianise
+from restorefw_pulse import PulseSpace, fold, gaussianise, geocross
 
+from restorefw.build import Generators, build
+from restorefw.degradation import ImageKey
 from restorefw.plugins import load_plugins
+from restorefw.recipe import parse_recipe
 
 CONFIG = {"z_dim": 16, "c_dim": 0, "w_dim": 16, "img_resolution": 16, "img_channels": 3,
           "mapping_kwargs": {"num_layers": 2}, "synthesis_kwargs": {"channel_base": 256, "channel_max": 16}}
@@ -85,3 +88,52 @@ def test_the_fit_is_deterministic_and_the_plugin_is_registered():
     b = PulseSpace(fit_samples=300).fit(G, torch.device("cpu"))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     assert "pulse" in load_plugins().registry.names("latent_space")
+
+
+def test_geocross_is_the_mean_squared_angle_between_layers_times_d_over_8():
+    d = 16
+    same = torch.randn(1, 1, d).repeat(2, 3, 1)
+    assert geocross(same).abs().max() < 1e-3
+    orthogonal = torch.zeros(1, 2, d)
+    orthogonal[0, 0, 0], orthogonal[0, 1, 1] = 3.0, 0.5  # norms do not matter: rows are put on the sphere
+    expected = (2 * (math.pi / 2) ** 2 / 4) * d / 8  # pairs (0,1) and (1,0) at π/2, the diagonal at 0
+    assert math.isclose(geocross(orthogonal).item(), expected, rel_tol=1e-4)
+    opposite = torch.stack([orthogonal[0, 0], -orthogonal[0, 0]]).unsqueeze(0)
+    assert math.isclose(geocross(opposite).item(), (2 * math.pi ** 2 / 4) * d / 8, rel_tol=1e-4)
+
+
+def test_the_geocross_weight_is_the_spaces_penalty_and_the_engine_lowers_it():
+    G = tiny_generator()
+    assert PulseSpace(fit_samples=500).penalty(torch.randn(2, G.num_ws, G.w_dim)) is None  # off by default
+    space = PulseSpace(fit_samples=500, geocross=0.5)
+    latent = torch.randn(2, G.num_ws, G.w_dim, generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(space.penalty(latent), 0.5 * geocross(latent))
+    assert PulseSpace(fit_samples=500, per_layer=False, geocross=0.5).penalty(latent[:, 0]) is None
+    spread = {weight: layer_spread(G, weight) for weight in (0.0, 5.0)}
+    assert spread[5.0] < 0.5 * spread[0.0]  # the prior draws the per-layer latents together
+
+
+def layer_spread(G, weight: float) -> float:
+    """Geocross of the Gaussianised per-layer latents a 15-step pulse phase ends at (prior weight `weight`),
+    the prior's value in the log checked on the way."""
+    registry = load_plugins().registry
+    recipe = parse_recipe({
+        "generator": {"type": "stylegan2-ada", "params": {"init": "random", "seed": 1, "config": CONFIG}},
+        "schedule": {"phases": [{"space": "pulse", "steps": 15, "lr": 0.3,
+                                 "space_params": {"fit_samples": 500, "geocross": weight}}]},
+        "degradation": {"task": "denoising", "level": "M"}, "losses": [{"type": "l1"}], "device": "cpu",
+        "inputs": {"path": "unused"}}, registry)
+    built = build(recipe, registry, torch.device("cpu"), Generators(registry))
+    keys = [ImageKey(0, "geocross")]
+    z = torch.randn(1, 16, generator=torch.Generator().manual_seed(8))
+    with torch.no_grad():
+        clean = (built.generator.synthesis(built.generator.mapping(z, None)).clamp(-1, 1) + 1) / 2
+    operator = built.degradation.realize(tuple(clean.shape), keys, torch.device("cpu"))
+    restoration = built.restorer.restore(operator.true(clean), operator, keys)
+    log = restoration.log[0]
+    assert ("1:pulse/prior" in log) == (weight > 0)
+    if weight > 0:
+        assert len(log["1:pulse/prior"]) == 15
+        assert all(t > p for t, p in zip(log["1:pulse/total"], log["1:pulse/prior"]))  # prior + L1
+    mean, std = PulseSpace(fit_samples=500).fit(built.generator, torch.device("cpu"))
+    return geocross((gaussianise(restoration.styles.float()) - mean) / std).item()

@@ -41,11 +41,25 @@ def on_sphere(v: torch.Tensor) -> torch.Tensor:
     return v * (math.sqrt(v.shape[-1]) / v.norm(dim=-1, keepdim=True).clamp_min(1e-12))
 
 
+def geocross(latent: torch.Tensor) -> torch.Tensor:
+    """PULSE's cross-layer prior, per image: d/8 times the mean over all pairs (i, j) of a `[B, n, d]`
+    tensor's rows of their squared angle, the angle taken as 2·atan2(|a − b|, |a + b|) of the rows projected
+    onto the sphere (stable near 0 and π; the 1e-9 keeps its gradient finite where two rows coincide)."""
+    rows = on_sphere(latent)
+    a, b = rows.unsqueeze(2), rows.unsqueeze(1)
+    chord = ((a - b).square().sum(-1) + 1e-9).sqrt()
+    span = ((a + b).square().sum(-1) + 1e-9).sqrt()
+    angle = 2 * torch.atan2(chord, span)
+    return angle.square().mean(dim=(1, 2)) * latent.shape[-1] / 8
+
+
 class PulseParams(Params):
     per_layer: bool = Field(True, description="One latent per style input (PULSE's default); false: one latent "
                                               "shared by every style input.")
     fit_samples: int = Field(10000, ge=2, description="z samples drawn to fit the Gaussianised mean and std.")
     fit_seed: int = Field(0, description="Seed of those samples (the fit is deterministic).")
+    geocross: float = Field(0.0, ge=0, description="Weight of PULSE's cross-layer prior (0: off), which pulls the "
+                                                   "per-layer latents towards one another on the sphere.")
 
 
 class PulseSpace(LatentSpace):
@@ -85,6 +99,11 @@ class PulseSpace(LatentSpace):
         mean, std = self.fit(G, device)
         v = on_sphere((gaussianise(w) - mean) / std)
         return v if self.params.per_layer else on_sphere(v.mean(dim=1))
+
+    def penalty(self, latent):
+        if self.params.geocross == 0 or latent.dim() != 3:
+            return None
+        return self.params.geocross * geocross(latent)
 
     def to_styles(self, latent, G):
         mean, std = self.fit(G, latent.device)
