@@ -30,6 +30,7 @@ def latest_images(record: Path) -> dict[tuple[str, str], list[dict]]:
     ("equal-quality-64.jsonl", 64, 3, {4}),  # reference, fast, rusir-bfloat16
     ("equal-quality-256-cuda.jsonl", 256, 2, {4}),  # reference, fast (on an H200)
     ("equal-quality-256.jsonl", 256, 2, {4}),  # this CPU
+    ("ours-fast-64.jsonl", 64, 2, {2}),  # ours.yaml as the reference, ours-fast
 ])
 def test_the_docs_table_is_the_committed_records(record, size, methods, seeds):
     images = latest_images(RESULTS / record)
