@@ -1,4 +1,5 @@
-"""Every `restorefw …` command line quoted in the docs names a command and options that exist."""
+"""Every command line quoted in the docs (`restorefw …`, `python benchmarks/….py …`) names a command and
+options that exist."""
 
 from __future__ import annotations
 
@@ -14,17 +15,22 @@ PAGES = sorted([REPO / "README.md", *(REPO / "docs").glob("*.md"), *(REPO / "con
 CODE_SPAN = re.compile(r"`([^`\n]+)`")
 COMMAND = re.compile(r"(?<![\w./-])restorefw((?:\s+--?[\w-]+)*(?:\s+[a-z][\w-]*)+)(.*)")
 SHELL_LINE = re.compile(r"^\s*(\$\s+)?restorefw\s")
+INDENTED_COMMAND = re.compile(r"^ {4,}(python|restorefw) ")
 OPTION = re.compile(r"(?<![\w-])(--[a-z][\w-]*)")
 
 
 def quoted_code(text: str) -> list[str]:
-    """Inline code spans and the lines of fenced code blocks."""
-    lines, fenced = [], False
+    """Inline code spans, the lines of fenced code blocks and indented command lines."""
+    lines, fenced, pending = [], False, ""
     for line in text.splitlines():
+        indented = INDENTED_COMMAND.match(line) or (pending and line.startswith("    "))
         if line.lstrip().startswith("```"):
             fenced = not fenced
-        elif fenced:
-            lines.append(line)
+        elif (fenced or indented) and line.rstrip().endswith("\\"):  # a shell line continued on the next
+            pending += line.rstrip()[:-1] + " "
+        elif fenced or indented:
+            lines.append(pending + line)
+            pending = ""
         else:
             lines.extend(CODE_SPAN.findall(line))
     return lines
@@ -84,3 +90,33 @@ def test_a_quoted_command_line_names_real_options(page, line, shell):
         return
     unknown = sorted(set(OPTION.findall(" ".join(words))) - options_of(path))
     assert not unknown, f"{page}: `{line}`: {' '.join(['restorefw', *(c.name or '' for c in path[1:])])} has no option {unknown}"
+
+
+SCRIPT = re.compile(r"(?<![\w/-])(benchmarks/\w+\.py)((?:\s+[^\s`]+)*)")
+
+
+def script_lines() -> list[tuple[str, str, str]]:
+    found = []
+    for page in PAGES:
+        for code in quoted_code(page.read_text()):
+            for match in SCRIPT.finditer(code):
+                found.append((page.relative_to(REPO).as_posix(), match.group(1), match.group(2)))
+    return found
+
+
+SCRIPT_LINES = script_lines()
+
+
+@pytest.mark.parametrize("page, script, args", SCRIPT_LINES, ids=[f"{p}:{s}{a[:30]}" for p, s, a in SCRIPT_LINES])
+def test_a_quoted_benchmark_line_names_a_script_and_its_options(page, script, args):
+    path = REPO / script
+    assert path.is_file(), f"{page}: `{script}` does not exist"
+    declared = set(re.findall(r"add_argument\(\s*\"(--[\w-]+)\"", path.read_text())) | {"--help"}
+    unknown = sorted(set(OPTION.findall(args)) - declared)
+    assert not unknown, f"{page}: `{script}{args}`: the script has no option {unknown}"
+    missing = [a for a in args.split() if a.startswith(("examples/", "benchmarks/")) and not (REPO / a).exists()]
+    assert not missing, f"{page}: `{script}{args}` names files the repository lacks: {missing}"
+
+
+def test_the_docs_quote_benchmark_scripts_with_options():
+    assert sum(bool(OPTION.search(args)) for _, _, args in SCRIPT_LINES) >= 6
