@@ -10,7 +10,8 @@ import torch
 
 from restorefw.composition import build_degradation
 from restorefw.degradation import Degradation
-from restorefw.engine import PhasePlan, Restorer, WeightedLoss
+from restorefw.engine import PhasePlan, Restorer, WeightedLoss, render_resolutions
+from restorefw.errors import UserError
 from restorefw.evaluation import RANDOM_BACKBONE, RANDOM_BACKBONE_FOOTNOTE, MetricSlot, build_metrics
 from restorefw.generator import GeneratorNetwork, check_network
 from restorefw.recipe import ComponentSpec, LossSpec, Recipe, Schedule
@@ -49,8 +50,18 @@ def build_phases(schedule: Schedule, registry: Registry) -> list[PhasePlan]:
             space=registry.create("latent_space", p.space, p.space_params, f"schedule.phases[{i}].space"),
             optimizer=registry.create("optimizer", p.optimizer.type, p.optimizer.params,
                                       f"schedule.phases[{i}].optimizer"),
-            steps=p.steps, lr=p.lr * schedule.lr_scale))
+            steps=p.steps, lr=p.lr * schedule.lr_scale, render_resolution=p.render_resolution))
     return plans
+
+
+def check_render_resolutions(phases: Sequence[PhasePlan], G: GeneratorNetwork) -> None:
+    """A phase's numeric render_resolution must be one the generator renders at (checked before any step)."""
+    offered = render_resolutions(G)
+    for i, plan in enumerate(phases):
+        if isinstance(plan.render_resolution, int) and plan.render_resolution not in offered:
+            raise UserError(f"schedule.phases[{i}].render_resolution: {plan.render_resolution} is not a resolution "
+                            f"this generator renders at ({', '.join(map(str, offered))}). Use one of them, `target` "
+                            "(the smallest that covers the degraded target), or remove the field.")
 
 
 def build_losses(specs: Sequence[LossSpec], registry: Registry, device: torch.device) -> list[WeightedLoss]:
@@ -85,6 +96,7 @@ def build(recipe: Recipe, registry: Registry, device: torch.device, generators: 
     G = generators.get(recipe.generator, device)
     degradation = build_degradation(recipe.degradation, registry, "degradation")
     phases = build_phases(recipe.schedule, registry)
+    check_render_resolutions(phases, G)
     losses = build_losses(recipe.losses, registry, device)
     restorer = Restorer(G, phases, losses, device,
                         ensemble=recipe.schedule.ensemble, precision=recipe.precision,

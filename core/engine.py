@@ -39,6 +39,7 @@ class PhasePlan:
     optimizer: Optimizer
     steps: int
     lr: float
+    render_resolution: int | str | None = None  # see `Restorer.render_resolution`
 
 
 @dataclass
@@ -106,13 +107,21 @@ def in_precision(device: torch.device, precision: str) -> torch.autocast:
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
 
 
-def render(G: GeneratorNetwork, styles: torch.Tensor, precision: str = "float32") -> torch.Tensor:
+def render(G: GeneratorNetwork, styles: torch.Tensor, precision: str = "float32",
+           resolution: int | None = None) -> torch.Tensor:
     """G's image for `styles`, mapped from [-1,1] to [0,1], unclamped (as RUSIR optimises it).
 
-    `precision="bfloat16"` runs the synthesis under autocast; the image comes back as float32."""
+    `precision="bfloat16"` runs the synthesis under autocast; the image comes back as float32.
+    `resolution` (one of G's `render_resolutions`) renders only up to it, upsampled to full size."""
+    extra = {"resolution": resolution} if resolution is not None else {}
     with in_precision(styles.device, precision):
-        image = G.synthesis(styles, noise_mode="const")
+        image = G.synthesis(styles, noise_mode="const", **extra)
     return (image.float() + 1) / 2
+
+
+def render_resolutions(G: GeneratorNetwork) -> list[int]:
+    """The resolutions G can stop rendering at (its optional `render_resolutions`; else only the full one)."""
+    return sorted({int(r) for r in getattr(G, "render_resolutions", ())} | {G.img_resolution})
 
 
 class Restorer:
@@ -174,9 +183,27 @@ class Restorer:
             return None
         return [k % count for k in range(self.samples)]
 
-    def render(self, styles: torch.Tensor, codes: list[int] | None, precision: str = "float32") -> torch.Tensor:
+    def render(self, styles: torch.Tensor, codes: list[int] | None, precision: str = "float32",
+               resolution: int | None = None) -> torch.Tensor:
         """G's images for `styles`; in a K-fold batch (image-major) sample k is put in frame `codes[k]`."""
-        return self.frame(render(self.G, styles, precision), codes)
+        return self.frame(render(self.G, styles, precision, resolution), codes)
+
+    def render_resolution(self, plan: PhasePlan, target: torch.Tensor) -> int | None:
+        """The resolution a phase renders at: None (the full image), the recipe's number, or for "target" the
+        smallest of G's `render_resolutions` that covers the degraded target's height and width."""
+        wanted, full = plan.render_resolution, self.G.img_resolution
+        if wanted is None:
+            return None
+        offered = render_resolutions(self.G)
+        if wanted == "target":
+            covering = [r for r in offered if r >= max(target.shape[-2:])]
+            wanted = covering[0] if covering else full
+        if wanted == full:
+            return None
+        if wanted not in offered:
+            raise UserError(f"phase {plan.name}: render_resolution {wanted} is not one this generator renders at "
+                            f"({', '.join(map(str, offered))}). Use one of them, `target`, or remove the field.")
+        return int(wanted)
 
     @staticmethod
     def frame(images: torch.Tensor, codes: list[int] | None) -> torch.Tensor:
@@ -235,8 +262,9 @@ class Restorer:
             optimizer = plan.optimizer.build(latent, plan.lr, plan.steps)
             scheduler = plan.optimizer.scheduler(optimizer, plan.steps)
             history: list[torch.Tensor] = []
+            resolution = self.render_resolution(plan, target)
             for step in range(plan.steps):
-                rendered = self.render(plan.space.to_styles(latent, G), codes, self.precision)
+                rendered = self.render(plan.space.to_styles(latent, G), codes, self.precision, resolution)
                 x = guarded("degradation", operator, partial(operator, rendered))
                 if x.shape != target.shape:
                     raise UserError(

@@ -32,6 +32,11 @@ class GeneratorNetwork(Protocol):
     `noise_mode`: "const" (fixed noise inputs: the same ws give the same image), "random" (drawn from
     torch's global generator, which the engine seeds), or "none". A prior without noise inputs
     ignores it. The network is frozen: the engine never updates its parameters.
+
+    Optional: `render_resolutions`, the resolutions r < R at which `synthesis(ws, noise_mode,
+    resolution=r)` can stop and return its coarse image upsampled to `[B, C, R, R]` (phases with
+    `render_resolution` use it; StyleGAN2's skip architecture emits RGB at every block). A
+    generator without it renders at R only.
     """
 
     z_dim: int

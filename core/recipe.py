@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata as md
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, model_serializer, model_validator
@@ -61,6 +61,19 @@ class Phase(Strict):
     lr: float = Field(gt=0)
     optimizer: ComponentSpec | None = Field(None, description="default: the optimiser in group \"default\"")
     space_params: dict[str, Any] = Field(default_factory=dict)
+    render_resolution: Annotated[int, Field(ge=4)] | Literal["target"] | None = Field(
+        None, description="render G only up to this resolution and upsample its RGB to full size (generators "
+                                "that list render_resolutions, e.g. StyleGAN2's skip architecture): fewer pixels "
+                                "while a small target cannot see them; `target`: the smallest that covers the "
+                                "degraded target; default: the full image")
+
+    @model_serializer(mode="wrap")
+    def _without_default_render(self, handler: Any) -> dict[str, Any]:
+        """Leave render_resolution out when unset (dumps, and fingerprints of them, stay as before the field)."""
+        data = handler(self)
+        if data.get("render_resolution") is None:
+            data.pop("render_resolution", None)
+        return data
 
 
 class Ensemble(Strict):

@@ -164,6 +164,15 @@ class NoFilterCountPrior(ToyPrior):
         return G
 
 
+class UnrenderedResolutionPrior(ToyPrior):
+    """Lists a coarse resolution its synthesis does not take."""
+
+    def load(self, device):
+        G = ToyGenerator()
+        G.render_resolutions = (4, G.img_resolution)
+        return G
+
+
 class FlatMappingPrior(ToyPrior):
     def load(self, device):
         G = ToyGenerator()
@@ -247,6 +256,7 @@ BROKEN = [
     (check_generator, NoFilterCountPrior, "generator.load"),
     (check_generator, TrainablePrior, "generator.frozen"),
     (check_generator, FlatMappingPrior, "generator.load"),
+    (check_generator, UnrenderedResolutionPrior, "generator.render-resolutions"),
     (check_latent_space, FlatStylesSpace, "latent.styles"),
     (check_latent_space, BatchCentredSpace, "latent.batch-independence"),
     (check_latent_space, StartOverSpace, "latent.continues"),

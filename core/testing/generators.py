@@ -67,9 +67,31 @@ def _check(checker: Checker, cls: type[Generator], params: dict[str, Any]) -> No
         again = twin.synthesis(ws.detach(), noise_mode="const")
     checker.require(S.close(images, again, rtol=1e-4, atol=1e-5), "generator.determinism",
                     "a second load rendered different images from the same styles")
+    _check_render_resolutions(checker, G, ws.detach(), images.detach())
     for device in S.devices()[1:]:
         with torch.no_grad(), checker.rule("device.move"):
             moved = component.load(device).synthesis(ws.detach().to(device), noise_mode="const")
         checker.require(S.close(moved, images, rtol=1e-3, atol=1e-3), "device.move",
                         f"on {device} the images differ from the CPU's")
     checker.report.passed.append("device.move")
+
+
+def _check_render_resolutions(checker: Checker, G: Any, ws: torch.Tensor, images: torch.Tensor) -> None:
+    """Each listed coarse resolution renders the full-size shape; the full one renders the image itself."""
+    offered = getattr(G, "render_resolutions", None)
+    if offered is not None:
+        listed = list(offered)
+        checker.require(all(isinstance(r, int) and 4 <= r <= G.img_resolution for r in listed),
+                        "generator.render-resolutions",
+                        f"render_resolutions {listed}: not ints in 4…{G.img_resolution}")
+        for r in listed:
+            with torch.no_grad(), checker.rule("generator.render-resolutions"):
+                coarse = G.synthesis(ws, noise_mode="const", resolution=r)
+            checker.require(tuple(coarse.shape) == tuple(images.shape) and bool(torch.isfinite(coarse).all()),
+                            "generator.render-resolutions",
+                            f"synthesis(resolution={r}) returned {list(coarse.shape)}, expected {list(images.shape)} "
+                            "finite values (the coarse image upsampled to full size)")
+            if r == G.img_resolution:
+                checker.require(S.close(coarse, images, rtol=1e-4, atol=1e-5), "generator.render-resolutions",
+                                f"synthesis(resolution={r}) (the full resolution) differs from the full render")
+    checker.report.passed.append("generator.render-resolutions")

@@ -80,6 +80,9 @@ _RULES = [
     Rule("generator.batch-independence", "With constant noise, a batch of 3 renders the three images rendered one "
          "by one.", "restorefw_generators"),
     Rule("generator.determinism", "Loading twice with the same params gives the same network.", "restorefw_generators"),
+    Rule("generator.render-resolutions", "Optional `render_resolutions` (coarse renders): ints in 4…img_resolution, "
+         "and `synthesis(ws, noise_mode='const', resolution=r)` renders the full-size shape, finite, for each r "
+         "(the full image at r = img_resolution).", "restorefw_generators"),
     Rule("latent.initial", "`initial(G, B, previous_styles)` returns a float tensor with B rows from w_avg "
          "(None), from W+ styles `[B,num_ws,w_dim]` and from W++ styles `[B,num_ws,K,w_dim]`.",
          "restorefw_latent_spaces"),

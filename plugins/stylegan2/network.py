@@ -346,6 +346,9 @@ class SynthesisNetwork(nn.Module):
                 self.num_ws += block.num_torgb
             setattr(self, f"b{res}", block)
         self.max_filters = max(max(channels.values()), img_channels)
+        # every block emits RGB in the skip architecture; the others only at the last block
+        skip = block_kwargs.get("architecture", "skip") == "skip"
+        self.render_resolutions = tuple(self.block_resolutions) if skip else (img_resolution,)
 
     def blocks(self) -> list[SynthesisBlock]:
         return [getattr(self, f"b{res}") for res in self.block_resolutions]
@@ -363,20 +366,27 @@ class SynthesisNetwork(nn.Module):
         return ws
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "const", fused_modconv: bool | None = None,
-                force_fp32: bool = True) -> torch.Tensor:
+                force_fp32: bool = True, resolution: int | None = None) -> torch.Tensor:
         """Styles -> image. W++ always runs fused (per-image weights, grouped conv). For W+,
         `fused_modconv=None` picks the non-fused path (activations scaled; no per-image weight
         gradients, so about 1.5x cheaper backward) when gradients flow, and the fused path, the
         official eval-mode one, otherwise. `force_fp32` is accepted for compatibility: this
-        implementation always computes in the parameters' dtype."""
+        implementation always computes in the parameters' dtype. `resolution` (one of
+        `render_resolutions`) runs the blocks up to it and upsamples their RGB to full size as the
+        finer blocks would, without their contributions: the image without its finer detail."""
         if noise_mode not in ("const", "random", "none"):
             raise ValueError(f"noise_mode must be 'const', 'random' or 'none', got {noise_mode!r}")
+        if resolution is not None and resolution not in self.render_resolutions:
+            raise ValueError(f"resolution must be one of {self.render_resolutions}, got {resolution}")
         if fused_modconv is None:
             fused_modconv = not (torch.is_grad_enabled() and (ws.requires_grad or self.training))
         per_index = self._split_styles(ws).to(self.b4.conv1.weight.dtype).unbind(dim=1)
         x = img = None
         w_idx = 0
         for block in self.blocks():
+            if resolution is not None and block.resolution > resolution:
+                img = upsample2d(img, block.resample_filter)
+                continue
             block_ws = list(per_index[w_idx: w_idx + block.num_conv + block.num_torgb])
             x, img = block(x, img, block_ws, noise_mode, fused=fused_modconv)
             w_idx += block.num_conv
@@ -399,6 +409,7 @@ class Generator(nn.Module):
         self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, **synthesis_kwargs)
         self.num_ws = self.synthesis.num_ws
         self.max_filters = self.synthesis.max_filters  # W++ vectors per style input (restorefw's generator protocol)
+        self.render_resolutions = self.synthesis.render_resolutions  # where synthesis(resolution=…) may stop
         self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **mapping_kwargs)
 
     @torch.no_grad()
