@@ -189,14 +189,16 @@ class Restorer:
         return self.frame(render(self.G, styles, precision, resolution), codes)
 
     def render_resolution(self, plan: PhasePlan, target: torch.Tensor) -> int | None:
-        """The resolution a phase renders at: None (the full image), the recipe's number, or for "target" the
-        smallest of G's `render_resolutions` that covers the degraded target's height and width."""
+        """The resolution a phase renders at: None (the full image), the recipe's number, or for "target" (or
+        "target*N") the smallest of G's `render_resolutions` that covers the degraded target's height and width
+        (times N)."""
         wanted, full = plan.render_resolution, self.G.img_resolution
         if wanted is None:
             return None
         offered = render_resolutions(self.G)
-        if wanted == "target":
-            covering = [r for r in offered if r >= max(target.shape[-2:])]
+        if isinstance(wanted, str):  # "target" or "target*N"
+            needed = max(target.shape[-2:]) * int(wanted.partition("*")[2] or 1)
+            covering = [r for r in offered if r >= needed]
             wanted = covering[0] if covering else full
         if wanted == full:
             return None

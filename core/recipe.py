@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib.metadata as md
+import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_serializer, model_validator
+from pydantic import Field, ValidationError, field_validator, model_serializer, model_validator
 
 from restorefw.component import Strict
 from restorefw.composition import build_degradation
@@ -53,6 +54,9 @@ class DegradationSpec(Strict):
         return _shorthand(value, "task")
 
 
+RELATIVE_RESOLUTION = re.compile(r"target(\*[1-9][0-9]*)?")
+
+
 class Phase(Strict):
     """One optimisation phase: a latent space, an optimiser, steps and a learning rate."""
 
@@ -61,11 +65,20 @@ class Phase(Strict):
     lr: float = Field(gt=0)
     optimizer: ComponentSpec | None = Field(None, description="default: the optimiser in group \"default\"")
     space_params: dict[str, Any] = Field(default_factory=dict)
-    render_resolution: Annotated[int, Field(ge=4)] | Literal["target"] | None = Field(
+    render_resolution: int | str | None = Field(
         None, description="render G only up to this resolution and upsample its RGB to full size (generators "
-                                "that list render_resolutions, e.g. StyleGAN2's skip architecture): fewer pixels "
-                                "while a small target cannot see them; `target`: the smallest that covers the "
-                                "degraded target; default: the full image")
+                          "that list render_resolutions, e.g. StyleGAN2's skip architecture): fewer pixels "
+                          "while a small target cannot see them; `target`: the smallest that covers the "
+                          "degraded target, `target*2`: twice its size; default: the full image")
+
+    @field_validator("render_resolution", mode="before")
+    @classmethod
+    def _size_or_relative(cls, value: Any) -> Any:
+        sized = isinstance(value, int) and not isinstance(value, bool) and value >= 4
+        if value is None or sized or (isinstance(value, str) and RELATIVE_RESOLUTION.fullmatch(value)):
+            return value
+        raise ValueError(f"{value!r} is not a render resolution: give a block size (e.g. 64), `target` (the "
+                         "smallest block covering the degraded target) or `target*N` (N times its size)")
 
     @model_serializer(mode="wrap")
     def _without_default_render(self, handler: Any) -> dict[str, Any]:

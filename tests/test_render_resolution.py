@@ -56,6 +56,8 @@ def test_a_coarse_render_is_the_image_without_the_finer_blocks_rgb():
 
 @pytest.mark.parametrize("task, wanted, expected", [
     ("upsampling", "target", 8),  # ×4 at 32²: an 8² target
+    ("upsampling", "target*2", 16),
+    ("upsampling", "target*8", None),  # beyond the full image: the full image
     ("upsampling", 16, 16),
     ("upsampling", 32, None),  # the full image
     ("denoising", "target", None),  # a full-size target sees every block
@@ -91,3 +93,9 @@ def test_a_generator_without_render_resolutions_renders_target_phases_in_full():
 def test_recipes_without_the_field_dump_as_before():
     assert "render_resolution" not in Phase(space="w", steps=1, lr=0.1).model_dump()
     assert Phase(space="w", steps=1, lr=0.1, render_resolution="target").model_dump()["render_resolution"] == "target"
+
+
+@pytest.mark.parametrize("value", ["tgt", "target*0", "target*", 2])
+def test_a_render_resolution_that_is_not_a_size_or_a_multiple_of_the_target_is_refused(value):
+    with pytest.raises(ValueError, match="render_resolution"):
+        Phase(space="w", steps=1, lr=0.1, render_resolution=value)
