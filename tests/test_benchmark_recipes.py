@@ -22,6 +22,21 @@ def test_ours_fast_is_fast_with_ours_loss():
     contender = yaml.safe_load((REPO / "benchmarks" / "ours-fast.yaml").read_text())
     assert contender.pop("losses") == ours["losses"]
     fast.pop("losses")
+    # measured before fast.yaml's upsampling W phase rendered coarse: that phase stays a full render here
+    assert fast["tasks"][0]["schedule"]["phases"][0].pop("render_resolution") == "target*2"
+    for data in (fast, contender):
+        data.pop("name"), data.pop("outputs")
+    assert contender == fast
+
+
+def test_fast_coarse_is_fast_with_upsamplings_w_plus_phase_coarse_too():
+    fast = yaml.safe_load((REPO / "examples" / "fast.yaml").read_text())
+    contender = yaml.safe_load((REPO / "benchmarks" / "fast-coarse.yaml").read_text())
+    fast_w, fast_wplus = fast["tasks"][0]["schedule"]["phases"][:2]
+    w, wplus = contender["tasks"][0]["schedule"]["phases"][:2]
+    assert fast["tasks"][0]["task"] == "upsampling" and fast_w == w and w["render_resolution"] == "target*2"
+    assert "render_resolution" not in fast_wplus and wplus == {**fast_wplus, "render_resolution": "target*2"}
+    contender["tasks"][0]["schedule"]["phases"][1] = fast_wplus
     for data in (fast, contender):
         data.pop("name"), data.pop("outputs")
     assert contender == fast
