@@ -10,8 +10,7 @@ import torch
 
 from restorefw.composition import build_degradation
 from restorefw.degradation import Degradation
-from restorefw.engine import PhasePlan, Restorer, WeightedLoss, render_resolutions
-from restorefw.errors import UserError
+from restorefw.engine import PhasePlan, Restorer, WeightedLoss, require_render_resolution
 from restorefw.evaluation import RANDOM_BACKBONE, RANDOM_BACKBONE_FOOTNOTE, MetricSlot, build_metrics
 from restorefw.generator import GeneratorNetwork, check_network
 from restorefw.recipe import ComponentSpec, LossSpec, Recipe, Schedule
@@ -56,12 +55,9 @@ def build_phases(schedule: Schedule, registry: Registry) -> list[PhasePlan]:
 
 def check_render_resolutions(phases: Sequence[PhasePlan], G: GeneratorNetwork) -> None:
     """A phase's numeric render_resolution must be one the generator renders at (checked before any step)."""
-    offered = render_resolutions(G)
     for i, plan in enumerate(phases):
-        if isinstance(plan.render_resolution, int) and plan.render_resolution not in offered:
-            raise UserError(f"schedule.phases[{i}].render_resolution: {plan.render_resolution} is not a resolution "
-                            f"this generator renders at ({', '.join(map(str, offered))}). Use one of them, `target` "
-                            "(the smallest that covers the degraded target), or remove the field.")
+        if isinstance(plan.render_resolution, int):
+            require_render_resolution(G, plan.render_resolution, f"schedule.phases[{i}].render_resolution")
 
 
 def build_losses(specs: Sequence[LossSpec], registry: Registry, device: torch.device) -> list[WeightedLoss]:

@@ -124,6 +124,16 @@ def render_resolutions(G: GeneratorNetwork) -> list[int]:
     return sorted({int(r) for r in getattr(G, "render_resolutions", ())} | {G.img_resolution})
 
 
+def require_render_resolution(G: GeneratorNetwork, wanted: int, where: str) -> int:
+    """`wanted` if G renders at it; else a UserError naming `where` (the recipe field or phase)."""
+    offered = render_resolutions(G)
+    if wanted not in offered:
+        raise UserError(f"{where}: {wanted} is not a resolution this generator renders at "
+                        f"({', '.join(map(str, offered))}). Use one of them, `target` (the smallest that covers the "
+                        "degraded target), `target*N`, or remove the field.")
+    return wanted
+
+
 class Restorer:
     """Restores batches by inverting a frozen generator `G` through each batch's degradation operator.
 
@@ -195,17 +205,11 @@ class Restorer:
         wanted, full = plan.render_resolution, self.G.img_resolution
         if wanted is None:
             return None
-        offered = render_resolutions(self.G)
         if isinstance(wanted, str):  # "target" or "target*N"
             needed = max(target.shape[-2:]) * int(wanted.partition("*")[2] or 1)
-            covering = [r for r in offered if r >= needed]
-            wanted = covering[0] if covering else full
-        if wanted == full:
-            return None
-        if wanted not in offered:
-            raise UserError(f"phase {plan.name}: render_resolution {wanted} is not one this generator renders at "
-                            f"({', '.join(map(str, offered))}). Use one of them, `target`, or remove the field.")
-        return int(wanted)
+            wanted = next((r for r in render_resolutions(self.G) if r >= needed), full)
+        resolution = require_render_resolution(self.G, int(wanted), f"phase {plan.name}, render_resolution")
+        return None if resolution == full else resolution
 
     @staticmethod
     def frame(images: torch.Tensor, codes: list[int] | None) -> torch.Tensor:

@@ -36,15 +36,16 @@ def quoted_code(text: str) -> list[str]:
     return lines
 
 
+def quoted_matches(pattern: re.Pattern[str]) -> list[tuple[str, str, re.Match[str]]]:
+    """(page, the quoted code, a match of `pattern` in it) over every page."""
+    return [(page.relative_to(REPO).as_posix(), code, match) for page in PAGES
+            for code in quoted_code(page.read_text()) for match in pattern.finditer(code)]
+
+
 def command_lines() -> list[tuple[str, str, bool]]:
     """(page, the quoted text from `restorefw` on, whether the code is itself a shell line)."""
-    found = []
-    for page in PAGES:
-        for code in quoted_code(page.read_text()):
-            for match in COMMAND.finditer(code):
-                found.append((page.relative_to(REPO).as_posix(), match.group(0).strip(),
-                              bool(SHELL_LINE.match(code))))
-    return found
+    return [(page, match.group(0).strip(), bool(SHELL_LINE.match(code)))
+            for page, code, match in quoted_matches(COMMAND)]
 
 
 def resolve(words: list[str]) -> tuple[list[click.Command], list[str]]:
@@ -95,16 +96,7 @@ def test_a_quoted_command_line_names_real_options(page, line, shell):
 SCRIPT = re.compile(r"(?<![\w/-])(benchmarks/\w+\.py)((?:\s+[^\s`]+)*)")
 
 
-def script_lines() -> list[tuple[str, str, str]]:
-    found = []
-    for page in PAGES:
-        for code in quoted_code(page.read_text()):
-            for match in SCRIPT.finditer(code):
-                found.append((page.relative_to(REPO).as_posix(), match.group(1), match.group(2)))
-    return found
-
-
-SCRIPT_LINES = script_lines()
+SCRIPT_LINES = [(page, match.group(1), match.group(2)) for page, _, match in quoted_matches(SCRIPT)]
 
 
 @pytest.mark.parametrize("page, script, args", SCRIPT_LINES, ids=[f"{p}:{s}{a[:30]}" for p, s, a in SCRIPT_LINES])

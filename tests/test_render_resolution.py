@@ -86,7 +86,7 @@ def test_a_generator_without_render_resolutions_renders_target_phases_in_full():
     restorer = Restorer(FakeGenerator(), [phase], [WeightedLoss("l2", 1.0, L2Loss(L2Loss.Params()))], CPU)
     assert restorer.render_resolution(phase, torch.rand(2, 3, 2, 2)) is None
     phase.render_resolution = 4
-    with pytest.raises(UserError, match="render_resolution 4 is not one this generator renders at"):
+    with pytest.raises(UserError, match="phase 1:w, render_resolution: 4 is not a resolution this generator renders at"):
         restorer.render_resolution(phase, torch.rand(2, 3, 2, 2))
 
 
