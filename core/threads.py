@@ -2,8 +2,9 @@
 
 torch starts one thread per core. When any other process keeps a core busy, its threads wait for the
 descheduled one at every parallel region, and a step gets many times slower. `threads: auto` (the
-default) therefore takes the usable cores, minus those other processes kept busy over the last
-minute when this process starts, divided evenly among the restorefw processes running on the
+default) therefore takes the usable cores, minus those other processes keep busy when this process
+starts (measured over a quarter of a second; the 1-minute load average where the OS does not say),
+divided evenly among the restorefw processes running on the
 machine (each registers itself in a per-user folder), and re-applies that share before every batch
 as processes come and go. `OMP_NUM_THREADS` (torchrun sets 1 per process) replaces the share, and
 an explicit `threads: N` or `--threads N` wins over both.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import atexit
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -37,8 +39,36 @@ def usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+SAMPLE_SECONDS = 0.25
+BUSY_FIELDS = (0, 1, 2, 5, 6)  # user, nice, system, irq, softirq; idle, iowait and steal count as free
+
+
+def cpu_jiffies() -> tuple[int, int] | None:
+    """(busy, total) CPU time of the whole machine since boot, in jiffies; None where /proc/stat is absent."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    values = [int(value) for value in fields[1:9]]
+    return sum(values[i] for i in BUSY_FIELDS), sum(values)
+
+
 def busy_cores() -> int:
-    """Cores other processes kept busy over the last minute (the 1-minute load average, rounded)."""
+    """Cores other processes keep busy now: measured over SAMPLE_SECONDS, else the 1-minute load average.
+
+    The load average decays over minutes, so right after a long job ends it still reports its cores
+    busy; the sample does not.
+    """
+    before = cpu_jiffies()
+    if before is not None:
+        time.sleep(SAMPLE_SECONDS)
+        after = cpu_jiffies()
+        if after is not None and after[1] > before[1]:
+            share = (after[0] - before[0]) / (after[1] - before[1])
+            return round(share * (os.cpu_count() or 1))
     try:
         return round(os.getloadavg()[0])
     except (AttributeError, OSError):

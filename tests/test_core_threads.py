@@ -131,3 +131,30 @@ def test_a_grid_and_the_bench_command_set_the_threads(tmp_path, cli):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_busy_cores_measures_now_not_the_last_minute(monkeypatch):
+    """1.5 of 2 cores busy during the sample counts as 2, whatever the load average still says."""
+    samples = iter([(1000, 4000), (1150, 4200)])
+    monkeypatch.setattr(threads, "cpu_jiffies", lambda: next(samples))
+    monkeypatch.setattr(threads.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert threads.busy_cores() == 2
+    samples = iter([(1000, 4000), (1010, 4200)])
+    monkeypatch.setattr(threads, "cpu_jiffies", lambda: next(samples))
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (2.0, 2.0, 2.0))
+    assert threads.busy_cores() == 0  # a job that just ended leaves the load average high, the cores free
+
+
+def test_busy_cores_falls_back_to_the_load_average(monkeypatch):
+    monkeypatch.setattr(threads, "cpu_jiffies", lambda: None)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.2, 3.0, 3.0))
+    assert threads.busy_cores() == 1
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="no /proc/stat on this OS")
+def test_cpu_jiffies_reads_this_machine():
+    busy, total = threads.cpu_jiffies()
+    assert 0 < busy < total
+    assert threads.cpu_jiffies()[1] >= total
