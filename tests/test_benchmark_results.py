@@ -60,3 +60,27 @@ def test_a_later_line_for_the_same_seed_replaces_the_earlier(tmp_path):
     record = tmp_path / "r.jsonl"
     record.write_text("".join(json.dumps(line) + "\n" for line in lines))
     assert sorted(e["psnr"] for e in latest_images(record)["inpainting", "fast"]) == [2.0, 3.0]
+
+
+def ranges(record: str) -> tuple[str, str]:
+    """The contender's time ratios and mean PSNR gains over all tasks, as the summary writes them."""
+    images = latest_images(RESULTS / record)
+    ratios, gains = [], []
+    for (task, method), entries in images.items():
+        if method != "fast":
+            continue
+        reference = images[task, "reference"]
+        ratios.append(statistics.mean(e["seconds"] for e in entries) / statistics.mean(e["seconds"] for e in reference))
+        gains.append(statistics.mean(e["psnr"] for e in entries) - statistics.mean(e["psnr"] for e in reference))
+    return f"{min(ratios):.2f}–{max(ratios):.2f}×", f"{min(gains):+.2f} to {max(gains):+.2f} dB"
+
+
+@pytest.mark.parametrize("record, where", [
+    ("equal-quality-64.jsonl", "64²: "), ("equal-quality-256.jsonl", "256²: "), ("equal-quality-256-cuda.jsonl", "| "),
+])
+def test_the_summary_quotes_the_records(record, where):
+    doc = (REPO / "docs" / "performance.md").read_text()
+    summary = doc.split("## At a glance", 1)[1].split("\n## ", 1)[0]
+    ratio, gain = ranges(record)
+    row = next(line for line in summary.splitlines() if f"{where}{ratio}" in line)
+    assert gain in row.split(f"{where}{ratio}", 1)[1].split(";")[0]
