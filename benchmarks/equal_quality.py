@@ -21,6 +21,9 @@ With `--record`, every finished image is appended to a JSON-lines file as soon a
 with the same file, the run skips the images it already holds (same method, problem and clock: each
 line carries a fingerprint of them) and its tables cover all of them: a stopped run resumes, seeds can
 be added later, and `--table-only` prints the tables of what the file holds without running anything.
+Each line also names the invocation that ran it (its start, UTC) and the commit of the checkout it ran
+from ("+changes" when tracked files differed from it); every table ends with how many of its images
+came from each, so a table from one run and one version of the code says so.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import multiprocessing
 import os
 import platform
 import statistics
+import subprocess
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -120,6 +124,7 @@ class Result:
     psnr: list[float] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)  # final objective, degraded space
     phase_psnr: dict[str, list[float]] = field(default_factory=dict)
+    origin: list[str] = field(default_factory=list)  # per image: the run and commit that produced it
 
     def add(self, seconds: float, clean: torch.Tensor, restoration, count: int) -> None:
         self.seconds += [seconds / count] * count
@@ -137,7 +142,7 @@ class Result:
 
     def reset(self, images: list[dict]) -> None:
         """Hold exactly `images` (record lines or figures), in that order."""
-        self.seconds, self.psnr, self.loss, self.phase_psnr = [], [], [], {}
+        self.seconds, self.psnr, self.loss, self.phase_psnr, self.origin = [], [], [], {}, []
         for figures in images:
             self.add_image(figures)
 
@@ -148,13 +153,32 @@ class Result:
         self.loss.append(figures["loss"])
         for name, value in figures["phase_psnr"].items():
             self.phase_psnr.setdefault(name, []).append(value)
+        self.origin.append(origin(figures))
+
+
+def origin(entry: dict) -> str:
+    """Which run, at which commit, produced a record line (lines written before they said so: unknown)."""
+    return f"run {entry.get('run', 'unknown')} at {entry.get('commit', 'an unknown commit')}"
+
+
+def source_commit() -> str:
+    """The checkout's short commit, "+changes" when tracked files differ from it; "unknown" outside git."""
+    def git(*argv: str) -> str:
+        return subprocess.run(["git", "-C", str(ROOT), *argv], capture_output=True, text=True, check=True,
+                              timeout=30).stdout.strip()
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+changes" if changed else "")
 
 
 class Record:
     """The images a run has finished, one JSON line each, appended as each image ends (`--record`)."""
 
-    def __init__(self, path: Path | None, clock: str = "") -> None:
-        self.path, self.clock = path, clock
+    def __init__(self, path: Path | None, clock: str = "", provenance: dict | None = None) -> None:
+        self.path, self.clock, self.provenance = path, clock, provenance or {}
         self.lines: dict[tuple, dict] = {}
         if path is not None and path.exists():
             text = path.read_text()
@@ -179,7 +203,7 @@ class Record:
 
     def add(self, size: int, task: str, method: "Method", seed: int, figures: dict) -> None:
         entry = {"size": size, "task": task, "method": method.name, "seed": seed, "fingerprint": method.fingerprint,
-                 "clock": self.clock, "load": load(), **figures}
+                 "clock": self.clock, "load": load(), **self.provenance, **figures}
         self.lines[self.key(entry)] = entry
         if self.path is None:
             return
@@ -302,7 +326,7 @@ def run_tasks(size: int, tasks: list[str], args, device: torch.device) -> list[t
     seeds = list(range(args.first_seed, args.first_seed + seeds_at(args, size)))
     clean = ground_truths(G, seeds)
     rows = [(task, m.name, m.result) for task in tasks for m in methods[task]]
-    record = Record(args.record, args.clock)
+    record = Record(args.record, args.clock, {"run": args.run, "commit": args.commit})
     try:
         for task in tasks:
             for method in methods[task]:
@@ -328,6 +352,7 @@ def run_tasks(size: int, tasks: list[str], args, device: torch.device) -> list[t
                         continue
                     method.run(clean[i:i + 1], [seed], clock)
                     record.add(size, task, method, seed, method.result.image(-1))
+                    method.result.origin.append(origin(record.get(size, task, method, seed) or {}))
                     r = method.result
                     print(f"  {size}² seed {seed} {task} {method.name}: {r.seconds[-1]:.1f} s, PSNR {r.psnr[-1]:.2f}, "
                           f"loss {r.loss[-1]:.4f} ({load()})", flush=True)
@@ -375,6 +400,12 @@ def report(size: int, rows: list[tuple[str, str, Result]], phases: bool, first_s
         for task, r in reference.items():
             if r.phase_psnr:
                 print(f"  {task}: " + ", ".join(f"{k} {statistics.mean(v):.2f}" for k, v in r.phase_psnr.items()))
+    origins: dict[str, int] = {}
+    for _, _, r in rows:
+        for label in r.origin:
+            origins[label] = origins.get(label, 0) + 1
+    if origins:
+        print("\nimages by origin: " + "; ".join(f"{label}: {count}" for label, count in sorted(origins.items())))
 
 
 def main() -> None:
@@ -408,6 +439,7 @@ def main() -> None:
         parser.error("--seeds takes one count, or one per size")
     if args.table_only and args.record is None:
         parser.error("--table-only needs --record FILE")
+    args.run, args.commit = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), source_commit()
     held = Record(args.record).lines if args.record is not None else {}
     if args.table_only:
         args.jobs = 1

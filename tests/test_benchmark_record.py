@@ -55,6 +55,8 @@ def test_a_rerun_skips_recorded_images_and_added_seeds_run(monkeypatch, capsys, 
     assert [(e["method"], e["seed"], e["task"]) for e in lines] == [("reference", 0, "denoising"),
                                                                     ("short", 0, "denoising")]
     assert all(e["seconds"] > 0 and 0 < e["psnr"] < 60 and e["fingerprint"] for e in lines)
+    assert len({(e["run"], e["commit"]) for e in lines}) == 1 and lines[0]["commit"] == equal_quality.source_commit()
+    assert f"images by origin: run {lines[0]['run']} at {lines[0]['commit']}: 2" in first
 
     again = _bench(monkeypatch, capsys, tmp_path, "--seeds", "1")
     assert len(_lines(tmp_path)) == 2 and "16² seed 0" not in again  # nothing ran
@@ -65,6 +67,8 @@ def test_a_rerun_skips_recorded_images_and_added_seeds_run(monkeypatch, capsys, 
 
     out = _bench(monkeypatch, capsys, tmp_path, "--seeds", "2", "--table-only")
     table = _table(out)
+    [origins] = [line for line in out.splitlines() if line.startswith("images by origin: ")]
+    assert sum(int(part.rsplit(": ", 1)[1]) for part in origins.split("origin: ", 1)[1].split("; ")) == 4
     assert len(table) == 2 and all(row.split("|")[4].strip() == "2" for row in table)  # 2 images each
     assert len(_lines(tmp_path)) == 4
     psnr = {(e["method"], e["seed"]): e["psnr"] for e in _lines(tmp_path)}
@@ -94,3 +98,32 @@ def test_table_only_needs_a_record(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         equal_quality.main()
     assert "--table-only needs --record" in capsys.readouterr().err
+
+
+def test_each_table_says_which_runs_and_commits_its_images_came_from(capsys):
+    one, two = equal_quality.Result(), equal_quality.Result()
+    for result, runs in ((one, ["A", "A"]), (two, ["A", None])):
+        for run in runs:
+            line = {"seconds": 1.0, "psnr": 20.0, "loss": 0.1, "phase_psnr": {}}
+            result.add_image(line | ({"run": run, "commit": "abc1234"} if run else {}))
+    equal_quality.report(16, [("denoising", "reference", one), ("denoising", "short", two)], phases=False)
+    out = capsys.readouterr().out
+    assert "images by origin: run A at abc1234: 3; run unknown at an unknown commit: 1" in out
+
+
+def test_the_commit_says_when_tracked_files_changed(monkeypatch):
+    answers = {"rev-parse": "abc1234", "status": " M core/engine.py"}
+
+    def fake_run(argv, **kwargs):
+        return equal_quality.subprocess.CompletedProcess(argv, 0, stdout=answers[argv[3]] + "\n")
+
+    monkeypatch.setattr(equal_quality.subprocess, "run", fake_run)
+    assert equal_quality.source_commit() == "abc1234+changes"
+    answers["status"] = ""
+    assert equal_quality.source_commit() == "abc1234"
+
+    def no_git(argv, **kwargs):
+        raise FileNotFoundError("git")
+
+    monkeypatch.setattr(equal_quality.subprocess, "run", no_git)
+    assert equal_quality.source_commit() == "unknown"
