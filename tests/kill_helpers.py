@@ -62,6 +62,7 @@ def _child(args: Sequence[str], kill: KillPoint | None, log: Path) -> None:
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
+        os.environ["OMP_NUM_THREADS"] = "1"  # `threads: auto` must not grow OpenMP's pool in a fork: it can hang
         torch.set_num_threads(1)
         if kill is not None:
             _install(kill)
