@@ -39,6 +39,7 @@ import statistics
 import subprocess
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -201,18 +202,20 @@ class Record:
     def get(self, size: int, task: str, method: "Method", seed: int) -> dict | None:
         return self.lines.get((size, task, method.name, seed, method.fingerprint, self.clock))
 
-    def add(self, size: int, task: str, method: "Method", seed: int, figures: dict) -> None:
+    def add(self, size: int, task: str, method: "Method", seed: int, figures: dict) -> dict:
+        """Keep one image's line (and append it to the file); returns the line."""
         entry = {"size": size, "task": task, "method": method.name, "seed": seed, "fingerprint": method.fingerprint,
                  "clock": self.clock, "load": load(), **self.provenance, **figures}
         self.lines[self.key(entry)] = entry
         if self.path is None:
-            return
+            return entry
         descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:  # one write per line on an O_APPEND file: workers appending side by side do not interleave
             os.write(descriptor, (json.dumps(entry) + "\n").encode())
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+        return entry
 
 
 class Method:
@@ -351,8 +354,8 @@ def run_tasks(size: int, tasks: list[str], args, device: torch.device) -> list[t
                     if args.table_only:
                         continue
                     method.run(clean[i:i + 1], [seed], clock)
-                    record.add(size, task, method, seed, method.result.image(-1))
-                    method.result.origin.append(origin(record.get(size, task, method, seed) or {}))
+                    entry = record.add(size, task, method, seed, method.result.image(-1))
+                    method.result.origin.append(origin(entry))
                     r = method.result
                     print(f"  {size}² seed {seed} {task} {method.name}: {r.seconds[-1]:.1f} s, PSNR {r.psnr[-1]:.2f}, "
                           f"loss {r.loss[-1]:.4f} ({load()})", flush=True)
@@ -400,10 +403,7 @@ def report(size: int, rows: list[tuple[str, str, Result]], phases: bool, first_s
         for task, r in reference.items():
             if r.phase_psnr:
                 print(f"  {task}: " + ", ".join(f"{k} {statistics.mean(v):.2f}" for k, v in r.phase_psnr.items()))
-    origins: dict[str, int] = {}
-    for _, _, r in rows:
-        for label in r.origin:
-            origins[label] = origins.get(label, 0) + 1
+    origins = Counter(label for _, _, r in rows for label in r.origin)
     if origins:
         print("\nimages by origin: " + "; ".join(f"{label}: {count}" for label, count in sorted(origins.items())))
 

@@ -26,6 +26,14 @@ def latest_images(record: Path) -> dict[tuple[str, str], list[dict]]:
     return images
 
 
+def against_reference(images: dict[tuple[str, str], list[dict]], task: str, entries: list[dict]) -> tuple[float, float]:
+    """(time ratio, mean PSNR gain) of `entries` against the task's reference images."""
+    reference = images[task, "reference"]
+    ratio = statistics.mean(e["seconds"] for e in entries) / statistics.mean(e["seconds"] for e in reference)
+    gain = statistics.mean(e["psnr"] for e in entries) - statistics.mean(e["psnr"] for e in reference)
+    return ratio, gain
+
+
 @pytest.mark.parametrize("record, size, methods, seeds, tasks", [
     ("equal-quality-64.jsonl", 64, {"reference", "fast"}, {4}, 4),  # this CPU, one run
     ("rusir-bfloat16-64.jsonl", 64, {"reference", "rusir-bfloat16"}, {4}, 4),  # also holds an older fast
@@ -43,11 +51,9 @@ def test_the_docs_table_is_the_committed_records(record, size, methods, seeds, t
     assert {len(v) for v in shown.values()} == seeds
     doc = (REPO / "docs" / "performance.md").read_text()
     for (task, method), entries in shown.items():
-        reference = images[task, "reference"]
         seconds = statistics.mean(e["seconds"] for e in entries)
         psnr = statistics.mean(e["psnr"] for e in entries)
-        ratio = seconds / statistics.mean(e["seconds"] for e in reference)
-        gain = psnr - statistics.mean(e["psnr"] for e in reference)
+        ratio, gain = against_reference(images, task, entries)
         row = f"| {size} | {task} | {method} | {len(entries)} | {seconds:.1f} | {psnr:.2f} | "
         assert row in doc, row
         assert f"| {ratio:.2f} | {gain:+.2f} |" in doc.split(row, 1)[1].splitlines()[0]
@@ -65,13 +71,8 @@ def test_a_later_line_for_the_same_seed_replaces_the_earlier(tmp_path):
 def ranges(record: str) -> tuple[str, str]:
     """The contender's time ratios and mean PSNR gains over all tasks, as the summary writes them."""
     images = latest_images(RESULTS / record)
-    ratios, gains = [], []
-    for (task, method), entries in images.items():
-        if method != "fast":
-            continue
-        reference = images[task, "reference"]
-        ratios.append(statistics.mean(e["seconds"] for e in entries) / statistics.mean(e["seconds"] for e in reference))
-        gains.append(statistics.mean(e["psnr"] for e in entries) - statistics.mean(e["psnr"] for e in reference))
+    ratios, gains = zip(*(against_reference(images, task, entries)
+                          for (task, method), entries in images.items() if method == "fast"))
     return f"{min(ratios):.2f}–{max(ratios):.2f}×", f"{min(gains):+.2f} to {max(gains):+.2f} dB"
 
 
