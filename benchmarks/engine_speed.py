@@ -6,12 +6,17 @@ not depend on the weights) with 0.1·L1; upsampling ×8 at 64² and 128², ×4 a
 measurement's settings). `--clock cpu` times the process's CPU seconds instead of wall seconds:
 on a shared machine, with one thread (OMP_NUM_THREADS=1), that is what to compare. Usage:
 
-    python benchmarks/engine_speed.py [--sizes 64 128 256] [--batches 1 4 8] [--steps 5] [--clock wall|cpu] [--profile]
+    python benchmarks/engine_speed.py [--sizes 64 128 256] [--batches 1 4 8] [--steps 5] [--clock wall|cpu]
+        [--convolution direct winograd] [--repeat N] [--profile]
+
+`--convolution` lists the generator's convolutions to time (see the stylegan2-ada `convolution`
+param); with several, they run one after the other for each size and batch, `--repeat` times.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 
@@ -28,12 +33,13 @@ FACTORS = {64: 8, 128: 8, 256: 4, 512: 4, 1024: 4}
 REFERENCE = {64: (0.42, 0.42, 0.69), 128: (0.81, 0.78, 1.25), 256: (1.68, 1.68, 2.29)}
 
 
-def recipe(size: int, steps: int, precision: str = "float32") -> dict:
+def recipe(size: int, steps: int, precision: str = "float32", convolution: str = "direct") -> dict:
     config = {"z_dim": 512, "c_dim": 0, "w_dim": 512, "img_resolution": size, "img_channels": 3,
               "mapping_kwargs": {"num_layers": 8},
               "synthesis_kwargs": {"channel_base": 32768, "channel_max": 512}}
     return {
-        "generator": {"type": "stylegan2-ada", "params": {"init": "random", "seed": 0, "config": config}},
+        "generator": {"type": "stylegan2-ada", "params": {"init": "random", "seed": 0, "config": config,
+                                                               "convolution": convolution}},
         "schedule": {"phases": [{"space": "w", "steps": steps, "lr": 0.08},
                                 {"space": "w+", "steps": steps, "lr": 0.02},
                                 {"space": "w++", "steps": steps, "lr": 0.005}]},
@@ -44,9 +50,9 @@ def recipe(size: int, steps: int, precision: str = "float32") -> dict:
 
 
 def measure(size: int, batch: int, steps: int, device: torch.device, precision: str = "float32",
-            clock=time.perf_counter) -> list[float]:
+            clock=time.perf_counter, convolution: str = "direct") -> list[float]:
     plugins = load_plugins()
-    parsed = parse_recipe(recipe(size, steps, precision), plugins.registry)
+    parsed = parse_recipe(recipe(size, steps, precision, convolution), plugins.registry)
     restorer = build(parsed, plugins.registry, device, Generators(plugins.registry)).restorer
     keys = [ImageKey(0, f"bench{i}") for i in range(batch)]
     degradation = plugins.registry.create("degradation", "upsampling", parsed.degradation.params)
@@ -76,24 +82,26 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
+    parser.add_argument("--convolution", nargs="+", choices=["direct", "winograd"], default=["direct"])
+    parser.add_argument("--repeat", type=int, default=1, help="measure each configuration this many times")
     parser.add_argument("--profile", action="store_true", help="also print an operator profile (first size, batch)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     print(f"device {device}, precision {args.precision}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"{args.clock} seconds, load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print("| size | batch | W s/step | W+ s/step | W++ s/step | s/image (450 steps) | images/s | RUSIR s/image | "
-          "/ RUSIR |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for size in args.sizes:
-        for batch in args.batches:
-            w, wp, wpp = measure(size, batch, args.steps, device, args.precision, clock)
-            per_image = 150 * (w + wp + wpp) / batch
-            ref = REFERENCE.get(size)
-            comparable = ref and device.type == "cpu" and args.clock == "wall" and args.precision == "float32"
-            ref_text = f"{150 * sum(ref):.0f} | {per_image / (150 * sum(ref)):.2f}" if comparable else "- | -"
-            print(f"| {size} | {batch} | {w:.3f} | {wp:.3f} | {wpp:.3f} | {per_image:.1f} | "
-                  f"{1 / per_image:.4f} | {ref_text} |", flush=True)
+    print("| size | batch | convolution | W s/step | W+ s/step | W++ s/step | s/image (450 steps) | images/s | "
+          "RUSIR s/image | / RUSIR |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for size, batch, _, convolution in itertools.product(args.sizes, args.batches, range(args.repeat),
+                                                          args.convolution):
+        w, wp, wpp = measure(size, batch, args.steps, device, args.precision, clock, convolution)
+        per_image = 150 * (w + wp + wpp) / batch
+        ref = REFERENCE.get(size)
+        comparable = ref and device.type == "cpu" and args.clock == "wall" and args.precision == "float32"
+        ref_text = f"{150 * sum(ref):.0f} | {per_image / (150 * sum(ref)):.2f}" if comparable else "- | -"
+        print(f"| {size} | {batch} | {convolution} | {w:.3f} | {wp:.3f} | {wpp:.3f} | {per_image:.1f} | "
+              f"{1 / per_image:.4f} | {ref_text} |", flush=True)
     if args.profile:
         profile(args.sizes[0], args.batches[0], device, args.precision)
 

@@ -3,7 +3,9 @@
 Each image's weight tensor is modulated and demodulated once, as a single multiply by a per-image
 coefficient matrix [B, C_out, C_in], and each image runs its own convolution with it. W++
 therefore runs exactly the convolutions of W+; its only extra work is the affine of C_out style
-vectors instead of one. The non-fused path (W+ only) scales the activations instead.
+vectors instead of one. The non-fused path (W+ only) scales the activations instead. Stride-1
+3x3 convolutions can run as Winograd F(4x4, 3x3) (`winograd.py`): the coefficients then multiply
+the transformed filters, which is the same linear map.
 
 A positive output `gain` is folded into the demodulation (or the coefficients), and `noise` is
 added in the same pass: the caller passes the noise already multiplied by the gain and applies a
@@ -19,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from restorefw_plugins.stylegan2.ops import fir_filter
+from restorefw_plugins.stylegan2.winograd import winograd_conv2d, winograd_weight
 
 EPS = 1e-8
 
@@ -26,16 +29,19 @@ EPS = 1e-8
 @dataclass
 class WeightTerms:
     """What a modulated conv derives from its weight [O, I, k, k]: the weight itself, its squares
-    summed over the kernel [O, I], and (for up=2) its [I, O, k, k] transpose, contiguous."""
+    summed over the kernel [O, I], (for up=2) its [I, O, k, k] transpose, contiguous, and (when
+    asked for) its Winograd transform [36, O, I]."""
 
     weight: torch.Tensor
     squares: torch.Tensor
     transposed: torch.Tensor | None
+    winograd: torch.Tensor | None = None
 
 
-def weight_terms(weight: torch.Tensor, up: int = 1) -> WeightTerms:
+def weight_terms(weight: torch.Tensor, up: int = 1, winograd: bool = False) -> WeightTerms:
     transposed = weight.transpose(0, 1).contiguous() if up > 1 else None
-    return WeightTerms(weight, weight.square().sum(dim=[2, 3]), transposed)
+    transformed = winograd_weight(weight) if winograd else None
+    return WeightTerms(weight, weight.square().sum(dim=[2, 3]), transposed, transformed)
 
 
 class FrozenTerms:
@@ -47,13 +53,13 @@ class FrozenTerms:
         self.key: tuple | None = None
         self.terms: WeightTerms | None = None
 
-    def __call__(self, weight: torch.Tensor, up: int = 1) -> WeightTerms:
+    def __call__(self, weight: torch.Tensor, up: int = 1, winograd: bool = False) -> WeightTerms:
         if weight.requires_grad:
-            return weight_terms(weight, up)
-        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device, up)
+            return weight_terms(weight, up, winograd)
+        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device, up, winograd)
         if key != self.key or self.terms is None:
             with torch.no_grad():
-                self.terms = weight_terms(weight, up)
+                self.terms = weight_terms(weight, up, winograd)
             self.key = key
         return self.terms
 
@@ -118,13 +124,18 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     Returns gain * (demodulated conv) + noise, where noise is any tensor broadcastable to the
     output (e.g. gain * (noise + bias)). `fused=False` (only for [B, I] styles) scales the
     activations instead of the weights, so no per-image weights are built. `terms` are the
-    weight's derived constants (see `FrozenTerms`); computed here when not given.
+    weight's derived constants (see `FrozenTerms`); computed here when not given. When they hold
+    a Winograd transform (3x3 filters, up=1, padding=1 only), the convolution runs as Winograd.
     """
     terms = terms if terms is not None else weight_terms(weight, up)
     batch, in_ch = x.shape[:2]
     out_ch = weight.shape[0]
+    if terms.winograd is not None and (up != 1 or padding != 1):
+        raise ValueError("the Winograd convolution is for stride-1 3x3 filters with padding 1 only")
     if not fused and styles.ndim == 2:
-        y = _conv(x * styles.reshape(batch, in_ch, 1, 1), weight, terms.transposed, up, padding, resample_filter)
+        x = x * styles.reshape(batch, in_ch, 1, 1)
+        y = winograd_conv2d(x, terms.winograd) if terms.winograd is not None else \
+            _conv(x, weight, terms.transposed, up, padding, resample_filter)
         if demodulate:
             scale = demodulation(weight, styles, terms.squares) * gain
             return _scale_add(y, scale.reshape(batch, out_ch, 1, 1), noise)
@@ -132,6 +143,9 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     coef = coefficients(weight, styles, demodulate, terms.squares)
     if gain != 1.0:
         coef = coef * gain
+    if terms.winograd is not None:
+        y = winograd_conv2d(x, terms.winograd.unsqueeze(0) * coef.unsqueeze(1))
+        return y + noise if noise is not None else y
     rows = []
     # split/unbind, not x[b:b + 1]: their backward is one concatenation, where each slice's backward
     # would write a zero-filled gradient the size of the whole batch (quadratic in the batch size)

@@ -19,9 +19,11 @@ from torch import nn
 
 from restorefw_plugins.stylegan2.modconv import FrozenTerms, modulated_conv2d
 from restorefw_plugins.stylegan2.ops import SQRT2, bias_act, make_filter, upsample2d
+from restorefw_plugins.stylegan2.winograd import worth_it
 
 ACTIVATION_GAIN = {"linear": 1.0, "relu": SQRT2, "lrelu": SQRT2}
 ARCHITECTURES = ("orig", "skip", "resnet")
+CONVOLUTIONS = ("direct", "winograd")
 
 
 def _act(x: torch.Tensor, activation: str) -> torch.Tensor:
@@ -151,6 +153,7 @@ class SynthesisLayer(nn.Module):
             self.register_buffer("noise_const", torch.empty(resolution, resolution))
             self.noise_strength = nn.Parameter(torch.zeros([]))
         self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.convolution = "direct"  # or "winograd": see SynthesisNetwork.set_convolution
         self._terms = FrozenTerms()
         self._offset_key: tuple | None = None
         self._offset_value: torch.Tensor | None = None
@@ -184,6 +187,13 @@ class SynthesisLayer(nn.Module):
             self._offset_key, self._offset_value = key, offset
         return offset
 
+    def _winograd(self, x: torch.Tensor) -> bool:
+        """Whether this call runs the Winograd convolution: asked for, a stride-1 3x3 conv of a shape
+        where it pays, and full-precision arithmetic (under autocast the direct conv runs)."""
+        return (self.convolution == "winograd" and self.up == 1 and self.weight.shape[-1] == 3
+                and x.dtype in (torch.float32, torch.float64) and not torch.is_autocast_enabled(x.device.type)
+                and worth_it(self.in_channels, self.out_channels, x.shape[2], x.shape[3]))
+
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "const", gain: float = 1,
                 fused: bool = True) -> torch.Tensor:
         if w.ndim == 3:
@@ -193,7 +203,8 @@ class SynthesisLayer(nn.Module):
         weight = self.weight.to(x.dtype)
         x = modulated_conv2d(x, weight, styles, demodulate=True, up=self.up, padding=self.padding,
                              resample_filter=self.resample_filter, noise=self._offset(noise_mode, x, total_gain),
-                             fused=fused, gain=total_gain, terms=self._terms(weight, self.up))
+                             fused=fused, gain=total_gain,
+                             terms=self._terms(weight, self.up, self._winograd(x)))
         x = _act(x, self.activation)
         if self.conv_clamp is not None:
             clamp = self.conv_clamp * gain
@@ -352,6 +363,16 @@ class SynthesisNetwork(nn.Module):
 
     def blocks(self) -> list[SynthesisBlock]:
         return [getattr(self, f"b{res}") for res in self.block_resolutions]
+
+    def set_convolution(self, kind: str) -> None:
+        """'direct' (the default: bit-for-bit the official arithmetic) or 'winograd': stride-1 3x3
+        convolutions with many channels run as Winograd F(4x4, 3x3) in full precision (the same
+        result up to float rounding, about 1e-5 relative; faster on CPUs, see winograd.py)."""
+        if kind not in CONVOLUTIONS:
+            raise ValueError(f"unsupported convolution {kind!r}; supported: {', '.join(CONVOLUTIONS)}")
+        for module in self.modules():
+            if isinstance(module, SynthesisLayer):
+                module.convolution = kind
 
     def _split_styles(self, ws: torch.Tensor) -> torch.Tensor:
         """Check ws and bring the flat W++ layout [B, num_ws*K, w_dim] to [B, num_ws, K, w_dim]."""
