@@ -65,10 +65,17 @@ def generator_spec(size: int, channel_base: int, channel_max: int) -> dict:
     return {"type": "stylegan2-ada", "params": {"init": "random", "seed": 0, "config": config}}
 
 
+PROBLEM_PARAMS = ("checkpoint", "sha256", "init", "seed", "config")  # generator params the problem sets
+
+
 def benchmark_recipe(path: Path, generator: dict, task: str, backbone: str, reference: bool) -> dict:
-    """A recipe file's method on the benchmark problem: its generator, degradation and inputs replaced; a
-    `tasks:` entry of the recipe for `task` keeps its schedule changes."""
+    """A recipe file's method on the benchmark problem: its generator's weights, degradation and inputs
+    replaced (generator params that choose how it computes, e.g. `convolution`, kept); a `tasks:` entry
+    of the recipe for `task` keeps its schedule changes."""
     data = yaml.safe_load(path.read_text())
+    own = ((data.get("generator") or {}).get("params") or {})
+    kept = {k: v for k, v in own.items() if k not in PROBLEM_PARAMS}
+    generator = {**generator, "params": {**generator["params"], **kept}}
     overrides = {entry.get("task"): entry.get("schedule") for entry in data.pop("tasks", None) or []
                  if isinstance(entry, dict)}
     data.update(generator=generator, degradation={"task": task, "level": "M"}, inputs={"path": "unused"})

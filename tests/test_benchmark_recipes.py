@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import yaml
 from conftest import REPO
 
@@ -18,6 +20,27 @@ def test_rusir_bfloat16_is_rusir_with_only_the_generator_in_bfloat16():
     assert contender.pop("precision") == "bfloat16"
     assert "loss_precision" not in contender and "precision" not in rusir
     assert same_but_name_and_outputs(contender, rusir)
+
+
+def test_rusir_winograd_is_rusir_with_only_the_winograd_convolution():
+    rusir = yaml.safe_load((REPO / "examples" / "rusir.yaml").read_text())
+    contender = yaml.safe_load((REPO / "benchmarks" / "rusir-winograd.yaml").read_text())
+    assert contender["generator"]["params"].pop("convolution") == "winograd"
+    assert "convolution" not in rusir["generator"]["params"]
+    assert same_but_name_and_outputs(contender, rusir)
+
+
+def test_equal_quality_keeps_how_the_contenders_generator_computes():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import equal_quality
+
+    problem = equal_quality.generator_spec(16, 256, 32)
+    recipe = equal_quality.benchmark_recipe(REPO / "benchmarks" / "rusir-winograd.yaml", problem, "denoising",
+                                            "random", reference=False)
+    assert recipe["generator"]["params"] == {**problem["params"], "convolution": "winograd"}
+    reference = equal_quality.benchmark_recipe(REPO / "examples" / "rusir.yaml", problem, "denoising", "random",
+                                               reference=True)
+    assert reference["generator"] == problem  # the problem's weights, not the recipe's checkpoint
 
 
 def test_ours_fast_is_fast_with_ours_loss():
