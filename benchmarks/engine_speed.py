@@ -19,6 +19,7 @@ import argparse
 import itertools
 import os
 import time
+from pathlib import Path
 
 import torch
 
@@ -29,8 +30,20 @@ from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
 
 FACTORS = {64: 8, 128: 8, 256: 4, 512: 4, 1024: 4}
-# RUSIR's own code on this project's 2-core CPU, float32, batch 1 (s/step for W, W+, W++): CPU runs only
+# RUSIR's own code on this project's 2-core CPU, float32, batch 1 (s/step for W, W+, W++): CPU runs only,
+# and only on that CPU (a Xeon with AVX-512 and AMX); elsewhere the table leaves the comparison out
 REFERENCE = {64: (0.42, 0.42, 0.69), 128: (0.81, 0.78, 1.25), 256: (1.68, 1.68, 2.29)}
+REFERENCE_FLAGS = {"avx512f", "amx_tile"}
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (Linux; empty elsewhere)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    return next((set(line.split(":", 1)[1].split()) for line in text.splitlines() if line.startswith("flags")),
+                set())
 
 
 def recipe(size: int, steps: int, precision: str = "float32", convolution: str = "direct") -> dict:
@@ -88,8 +101,12 @@ def main() -> None:
     args = parser.parse_args()
     device = resolve_device(args.device)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    flags = cpu_flags()
+    shown = " ".join(f for f in ("avx2", "avx512f", "avx512_bf16", "amx_tile") if f in flags) or "-"
     print(f"device {device}, precision {args.precision}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"{args.clock} seconds, load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+          f"CPU flags {shown}, {args.clock} seconds, load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    if not REFERENCE_FLAGS <= flags:
+        print("RUSIR's times were measured on a CPU with AVX-512 and AMX; this one differs, so no ratio to them")
     print("| size | batch | convolution | W s/step | W+ s/step | W++ s/step | s/image (450 steps) | images/s | "
           "RUSIR s/image | / RUSIR |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -98,7 +115,8 @@ def main() -> None:
         w, wp, wpp = measure(size, batch, args.steps, device, args.precision, clock, convolution)
         per_image = 150 * (w + wp + wpp) / batch
         ref = REFERENCE.get(size)
-        comparable = ref and device.type == "cpu" and args.clock == "wall" and args.precision == "float32"
+        comparable = ref and device.type == "cpu" and args.clock == "wall" and args.precision == "float32" \
+            and REFERENCE_FLAGS <= flags
         ref_text = f"{150 * sum(ref):.0f} | {per_image / (150 * sum(ref)):.2f}" if comparable else "- | -"
         print(f"| {size} | {batch} | {convolution} | {w:.3f} | {wp:.3f} | {wpp:.3f} | {per_image:.1f} | "
               f"{1 / per_image:.4f} | {ref_text} |", flush=True)
