@@ -188,10 +188,12 @@ class SynthesisLayer(nn.Module):
         return offset
 
     def _winograd(self, x: torch.Tensor) -> bool:
-        """Whether this call runs the Winograd convolution: asked for, a stride-1 3x3 conv of a shape
-        where it pays, and full-precision arithmetic (under autocast the direct conv runs)."""
+        """Whether this call runs the Winograd convolution: asked for, on a CPU (cuDNN picks its own
+        algorithms, Winograd among them), a stride-1 3x3 conv of a shape where it pays, and
+        full-precision arithmetic (under autocast the direct conv runs)."""
         return (self.convolution == "winograd" and self.up == 1 and self.weight.shape[-1] == 3
-                and x.dtype in (torch.float32, torch.float64) and not torch.is_autocast_enabled(x.device.type)
+                and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+                and not torch.is_autocast_enabled(x.device.type)
                 and worth_it(self.in_channels, self.out_channels, x.shape[2], x.shape[3]))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "const", gain: float = 1,

@@ -27,8 +27,9 @@ class StyleGAN2ADAParams(Params):
     config: dict[str, Any] | None = None
     convolution: Literal["direct", "winograd"] = Field(
         "direct", description="'winograd': stride-1 3x3 convolutions with at least 256x256 channels run as "
-        "Winograd F(4x4, 3x3) in float32 (equal up to float rounding, about 1e-5 relative; on a CPU "
-        "about half the time of those convolutions); not used under bfloat16 autocast")
+        "Winograd F(4x4, 3x3) in float32 on a CPU (equal up to float rounding, about 1e-5 relative; "
+        "about half the time of those convolutions); not used on CUDA (cuDNN chooses its own algorithms) "
+        "or under bfloat16 autocast")
 
     @model_validator(mode="after")
     def _needs_checkpoint(self) -> "StyleGAN2ADAParams":
