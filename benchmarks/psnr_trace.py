@@ -33,8 +33,8 @@ def traced(method: eq.Method, clean: torch.Tensor, trace: list[float]):
     """Wrap the method's render so that every rendered image's PSNR to `clean` is appended to `trace`."""
     render = method.restorer.render
 
-    def render_and_record(styles, codes, precision="float32"):
-        image = render(styles, codes, precision)
+    def render_and_record(styles, codes, precision="float32", resolution=None):
+        image = render(styles, codes, precision, resolution)
         trace.append(eq.psnr(image.detach().clamp(0, 1), clean)[0])
         return image
 
