@@ -332,7 +332,8 @@ def run_tasks(size: int, tasks: list[str], args, device: torch.device) -> list[t
                       for name, (path, is_reference) in recipes.items()]
                for task in tasks}
     G = methods[tasks[0]][0].G
-    track_w_avg(G)
+    for network in {id(m.G): m.G for task in tasks for m in methods[task]}.values():
+        track_w_avg(network)  # every method's generator: one that computes differently is another instance
     seeds = list(range(args.first_seed, args.first_seed + seeds_at(args, size)))
     clean = ground_truths(G, seeds)
     rows = [(task, m.name, m.result) for task in tasks for m in methods[task]]

@@ -7,6 +7,7 @@ import json
 import sys
 
 import pytest
+import torch
 from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -127,3 +128,27 @@ def test_the_commit_says_when_tracked_files_changed(monkeypatch):
 
     monkeypatch.setattr(equal_quality.subprocess, "run", no_git)
     assert equal_quality.source_commit() == "unknown"
+
+
+def test_every_methods_generator_gets_the_tracked_w_avg(monkeypatch, capsys, tmp_path):
+    """A contender whose generator computes differently (convolution: winograd) has its own generator
+    instance; it starts from the same w_avg as the reference's, not from the untracked zeros."""
+    tracked = []
+    original = equal_quality.track_w_avg
+
+    def recording(G, count=10_000):
+        original(G, count)
+        tracked.append(G)
+
+    monkeypatch.setattr(equal_quality, "track_w_avg", recording)
+    (tmp_path / "reference.yaml").write_text(TINY_METHOD % 1)
+    (tmp_path / "winograd.yaml").write_text("generator: {type: stylegan2-ada, params: {convolution: winograd}}\n"
+                                            + TINY_METHOD % 1)
+    argv = ["equal_quality.py", "--sizes", "16", "--tasks", "denoising", "--channel-base", "256", "--channel-max",
+            "16", "--reference", str(tmp_path / "reference.yaml"), "--contenders", str(tmp_path / "winograd.yaml")]
+    monkeypatch.setattr(sys, "argv", argv)
+    equal_quality.main()
+    assert len({id(G) for G in tracked}) == 2
+    assert {G.synthesis.b4.conv1.convolution for G in tracked} == {"direct", "winograd"}
+    assert torch.equal(tracked[0].mapping.w_avg, tracked[1].mapping.w_avg)
+    assert tracked[0].mapping.w_avg.abs().sum() > 0
