@@ -40,6 +40,7 @@ def against_reference(images: dict[tuple[str, str], list[dict]], task: str, entr
     ("equal-quality-256-cuda.jsonl", 256, {"reference", "fast"}, {4}, 4),  # on an H200
     ("equal-quality-256.jsonl", 256, {"reference", "fast"}, {4}, 4),  # this CPU
     ("ours-fast-64.jsonl", 64, {"reference", "ours-fast"}, {2}, 4),  # ours.yaml as the reference
+    ("rusir-winograd-64.jsonl", 64, {"reference", "rusir-winograd"}, {2}, 4),  # an AVX2 CPU
     ("coarse-64.jsonl", 64, {"reference", "fast", "fast-coarse"}, {4}, 1),  # upsampling only
     ("coarse-256.jsonl", 256, {"reference", "fast", "fast-coarse"}, {4}, 1),
 ])
