@@ -19,9 +19,9 @@ import argparse
 import itertools
 import os
 import time
-from pathlib import Path
 
 import torch
+from equal_quality import cpu_flags, shown_flags
 
 from restorefw.build import Generators, build
 from restorefw.degradation import ImageKey
@@ -34,16 +34,6 @@ FACTORS = {64: 8, 128: 8, 256: 4, 512: 4, 1024: 4}
 # and only on that CPU (a Xeon with AVX-512 and AMX); elsewhere the table leaves the comparison out
 REFERENCE = {64: (0.42, 0.42, 0.69), 128: (0.81, 0.78, 1.25), 256: (1.68, 1.68, 2.29)}
 REFERENCE_FLAGS = {"avx512f", "amx_tile"}
-
-
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags (Linux; empty elsewhere)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    return next((set(line.split(":", 1)[1].split()) for line in text.splitlines() if line.startswith("flags")),
-                set())
 
 
 def recipe(size: int, steps: int, precision: str = "float32", convolution: str = "direct") -> dict:
@@ -102,9 +92,9 @@ def main() -> None:
     device = resolve_device(args.device)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     flags = cpu_flags()
-    shown = " ".join(f for f in ("avx2", "avx512f", "avx512_bf16", "amx_tile") if f in flags) or "-"
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"device {device}, precision {args.precision}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"CPU flags {shown}, {args.clock} seconds, load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+          f"CPU flags {shown_flags(flags)}, {args.clock} seconds, load average {load}")
     if not REFERENCE_FLAGS <= flags:
         print("RUSIR's times were measured on a CPU with AVX-512 and AMX; this one differs, so no ratio to them")
     print("| size | batch | convolution | W s/step | W+ s/step | W++ s/step | s/image (450 steps) | images/s | "

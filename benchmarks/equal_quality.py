@@ -89,15 +89,23 @@ def benchmark_recipe(path: Path, generator: dict, task: str, backbone: str, refe
     return data
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (Linux; empty elsewhere)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    return next((set(line.split(":", 1)[1].split()) for line in text.splitlines() if line.startswith("flags")),
+                set())
+
+
+def shown_flags(flags: set[str]) -> str:
+    """The flags that decide float32/bfloat16 speed here, or '-'."""
+    return " ".join(f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags) or "-"
+
+
 def machine() -> str:
-    flags = set()
-    if Path("/proc/cpuinfo").exists():
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, flags {' '.join(shown) or '-'}, "
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, flags {shown_flags(cpu_flags())}, "
             f"torch {torch.__version__}, {torch.get_num_threads()} threads")
 
 
