@@ -233,6 +233,25 @@ class Record:
         return entry
 
 
+def as_computed(recipe: Recipe, precision: str, loss_precision: str, device: str) -> dict:
+    """The recipe as `device` runs it: `auto` precisions replaced by what they resolved to, and the generator's
+    `convolution` left out where it cannot apply (Winograd runs on the CPU in float32 only). A recipe that says
+    `auto` therefore matches records of the same method made when it named its precision."""
+    data = recipe.model_dump(mode="json")
+    data.update(precision=precision, loss_precision=loss_precision)
+    if device != "cpu" or precision != "float32":
+        data["generator"]["params"].pop("convolution", None)
+    return data
+
+
+def fingerprint(recipe: Recipe, precision: str, loss_precision: str, device: str) -> str:
+    """What a recorded image must share with this run to stand in for it (`--record`): the method as built for
+    the problem (recipe with generator, task and backbone) and computed on `device`, and torch's version."""
+    setup = {"recipe": as_computed(recipe, precision, loss_precision, device), "device": device,
+             "torch": torch.__version__}
+    return hashlib.sha256(json.dumps(setup, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 class Method:
     """A recipe built for the benchmark problem (its generator shared through `generators`)."""
 
@@ -243,10 +262,7 @@ class Method:
         self.G, self.restorer, self.degradation = built.generator, built.restorer, built.degradation
         self.warm_up = build(parse_recipe(_short(recipe), registry), registry, device, generators).restorer
         self.result = Result()
-        # what a recorded image must share with this run to stand in for it (`--record`): the method as built
-        # for the problem (recipe with generator, task and backbone), the device and torch's version
-        setup = {"recipe": recipe.model_dump(mode="json"), "device": device.type, "torch": torch.__version__}
-        self.fingerprint = hashlib.sha256(json.dumps(setup, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        self.fingerprint = fingerprint(recipe, self.restorer.precision, self.restorer.loss_precision, device.type)
 
     def _problem(self, clean: torch.Tensor, keys: list[ImageKey]):
         operator = self.degradation.realize(tuple(clean.shape), keys, self.device)

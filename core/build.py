@@ -10,6 +10,7 @@ import torch
 
 from restorefw.composition import build_degradation
 from restorefw.degradation import Degradation
+from restorefw.device import precision_warning, resolve_precision
 from restorefw.engine import PhasePlan, Restorer, WeightedLoss, require_render_resolution
 from restorefw.evaluation import RANDOM_BACKBONE, RANDOM_BACKBONE_FOOTNOTE, MetricSlot, build_metrics
 from restorefw.generator import GeneratorNetwork, check_network
@@ -83,6 +84,7 @@ class Built:
     metrics: list[MetricSlot]
     device: torch.device
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def build(recipe: Recipe, registry: Registry, device: torch.device, generators: Generators) -> Built:
@@ -95,10 +97,12 @@ def build(recipe: Recipe, registry: Registry, device: torch.device, generators: 
     check_render_resolutions(phases, G)
     losses = build_losses(recipe.losses, registry, device)
     restorer = Restorer(G, phases, losses, device,
-                        ensemble=recipe.schedule.ensemble, precision=recipe.precision,
-                        loss_precision=recipe.loss_precision)
+                        ensemble=recipe.schedule.ensemble, precision=resolve_precision(recipe.precision, device),
+                        loss_precision=resolve_precision(recipe.loss_precision, device))
     metrics = build_metrics(recipe.metrics, registry, device)
     notes = [RANDOM_BACKBONE_NOTE] if any(getattr(t.loss, "uses_random_backbone", False) for t in losses) else []
     notes += [f"metric {slot.name} is {RANDOM_BACKBONE_FOOTNOTE}; its values are marked ({RANDOM_BACKBONE})"
               for slot in metrics if slot.random_backbone]
-    return Built(G, degradation, restorer, metrics, device, notes)
+    warnings = [w for w in (precision_warning("precision", recipe.precision, device),
+                            precision_warning("loss_precision", recipe.loss_precision, device)) if w]
+    return Built(G, degradation, restorer, metrics, device, notes + warnings, warnings)

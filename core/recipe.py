@@ -187,12 +187,15 @@ class Recipe(Strict):
     metrics: list[ComponentSpec] | None = Field(None, description="default: the metrics in group \"default\"")
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["float32", "bfloat16"] = Field(
+    precision: Literal["float32", "bfloat16", "auto"] = Field(
         "float32", description="bfloat16 runs the generator's convolutions under autocast (faster on CPUs "
-                               "with AVX512-BF16 and on GPUs); losses stay float32")
-    loss_precision: Literal["float32", "bfloat16"] = Field(
+                               "with AVX512-BF16 or AMX and on GPUs since Ampere; emulated and far slower on "
+                               "other CPUs); auto: bfloat16 where the device has it in hardware, else float32; "
+                               "losses stay float32")
+    loss_precision: Literal["float32", "bfloat16", "auto"] = Field(
         "float32", description="bfloat16 runs the loss terms (e.g. LPIPS's VGG) under autocast; the degradation, "
-                               "the target's features and the summed objective stay float32")
+                               "the target's features and the summed objective stay float32; auto as for "
+                               "`precision`")
     batch_size: int = Field(1, ge=1)
     threads: Threads = Field("auto", description=THREADS_HELP)
 

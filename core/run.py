@@ -60,6 +60,8 @@ def run_manifest(recipe: Recipe, recipe_path: Path | None, built: Built, images:
         "recipe": recipe.model_dump(mode="json"),
         "resolved": {
             "device": str(built.device),
+            "precision": built.restorer.precision,
+            "loss_precision": built.restorer.loss_precision,
             "generator": {"resolution": G.img_resolution, "num_ws": G.num_ws, "w_dim": G.w_dim,
                           "channels": G.img_channels},
             "degradation": (built.degradation.params.model_dump(mode="json")
@@ -109,6 +111,9 @@ class RecipeRun:
 
     def execute(self) -> dict[str, Any]:
         images, built = self.prepare()
+        if not self.quiet:
+            for warning in built.warnings:
+                print(f"warning: {warning}", file=sys.stderr)
         ids = [item.image_id for item in images]
         per_image = {} if self.recipe.inputs.mode != "restore" else resolve_per_input(
             built.degradation, images, (built.generator.img_resolution,) * 2, built.generator.img_channels,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+import torch
 import yaml
 from conftest import REPO
 
@@ -49,6 +51,10 @@ def test_ours_fast_is_fast_with_ours_loss():
     contender = yaml.safe_load((REPO / "benchmarks" / "ours-fast.yaml").read_text())
     assert contender.pop("losses") == ours["losses"]
     fast.pop("losses")
+    # measured on a CPU with AVX512-BF16, where fast.yaml's `auto` is bfloat16 and Winograd is left out under autocast
+    assert (fast.pop("precision"), fast.pop("loss_precision")) == ("auto", "auto")
+    assert (contender.pop("precision"), contender.pop("loss_precision")) == ("bfloat16", "bfloat16")
+    assert fast["generator"]["params"].pop("convolution") == "winograd"
     # measured before fast.yaml's upsampling W phase rendered coarse: that phase stays a full render here
     assert fast["tasks"][0]["schedule"]["phases"][0].pop("render_resolution") == "target*2"
     assert same_but_name_and_outputs(contender, fast)
@@ -63,3 +69,33 @@ def test_fast_coarse_is_fast_with_upsamplings_w_plus_phase_coarse_too():
     assert "render_resolution" not in fast_wplus and wplus == {**fast_wplus, "render_resolution": "target*2"}
     contender["tasks"][0]["schedule"]["phases"][1] = fast_wplus
     assert same_but_name_and_outputs(contender, fast)
+
+
+RECORDED_AT_64 = {  # fingerprints in benchmarks/results/equal-quality-64.jsonl and rusir-winograd-64.jsonl
+    ("reference", "upsampling"): "f68beaed6771fe30", ("reference", "inpainting"): "0c4a76316df52147",
+    ("fast", "upsampling"): "362cf0d63dcbe608", ("fast", "denoising"): "6f5fdfb882efefb0",
+    ("fast", "deartifacting"): "5b98854dcab2aade", ("fast", "inpainting"): "fb8e86e2c90e4489",
+    ("rusir-winograd", "upsampling"): "92ab0ec9f65df44c",
+}
+
+
+@pytest.mark.skipif(torch.__version__ != "2.14.1+cu130", reason="the records were made with torch 2.14.1+cu130")
+@pytest.mark.parametrize("method, task", sorted(RECORDED_AT_64))
+def test_the_recipes_as_computed_on_the_records_cpu_still_match_its_lines(method, task):
+    """fast.yaml says `precision: auto` and `convolution: winograd` since its records were made with bfloat16
+    named: where auto resolves to bfloat16 (that CPU had AVX512-BF16) those records still stand for it."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import equal_quality
+
+    from restorefw.plugins import load_plugins
+    from restorefw.recipe import parse_recipe
+
+    path = {"reference": REPO / "examples" / "rusir.yaml", "fast": REPO / "examples" / "fast.yaml",
+            "rusir-winograd": REPO / "benchmarks" / "rusir-winograd.yaml"}[method]
+    problem = equal_quality.generator_spec(64, 32768, 512)
+    data = equal_quality.benchmark_recipe(path, problem, task, "random", reference=method == "reference")
+    recipe = equal_quality.for_the_task(parse_recipe(data, load_plugins().registry))
+    precision = "bfloat16" if method == "fast" else "float32"
+    assert equal_quality.fingerprint(recipe, precision, precision, "cpu") == RECORDED_AT_64[method, task]
+    if method == "fast":  # the same recipe on an AVX2 CPU computes differently: float32, Winograd
+        assert equal_quality.fingerprint(recipe, "float32", "float32", "cpu") != RECORDED_AT_64[method, task]

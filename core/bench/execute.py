@@ -119,6 +119,8 @@ class Bench:
             built = build(recipe, self.registry, resolve_device(recipe.device), self.generators)
         except RecipeError as exc:
             raise exc.located(str(path)) from None
+        for warning in built.warnings:
+            self._say(f"warning: {cell.recipe}: {warning}")
         folder = RunFolder(cell.folder(self.out))
         folder.write_manifest(run_manifest(recipe, path, built, self.images, self.plugins))
         run = CellRun(recipe, Pipeline(built, "benchmark", recipe.seed, recipe.outputs.save_phases, recipe.inputs.fit),
