@@ -25,7 +25,7 @@ from equal_quality import cpu_flags, shown_flags
 
 from restorefw.build import Generators, build
 from restorefw.degradation import ImageKey
-from restorefw.device import resolve_device
+from restorefw.device import resolve_device, resolve_precision
 from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
 
@@ -83,13 +83,15 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
+    parser.add_argument("--precision", choices=["float32", "bfloat16", "auto"], default="float32",
+                        help="auto: bfloat16 where the device computes it in hardware, else float32")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--convolution", nargs="+", choices=["direct", "winograd"], default=["direct"])
     parser.add_argument("--repeat", type=int, default=1, help="measure each configuration this many times")
     parser.add_argument("--profile", action="store_true", help="also print an operator profile (first size, batch)")
     args = parser.parse_args()
     device = resolve_device(args.device)
+    args.precision = resolve_precision(args.precision, device)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     flags = cpu_flags()
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
