@@ -113,22 +113,22 @@ def main() -> None:
         print(f"| {size} | {batch} | {convolution} | {w:.3f} | {wp:.3f} | {wpp:.3f} | {per_image:.1f} | "
               f"{1 / per_image:.4f} | {ref_text} |", flush=True)
     if args.profile:
-        profile(args.sizes[0], args.batches[0], device, args.precision)
+        profile(args.sizes[0], args.batches[0], device, args.precision, args.convolution[0])
 
 
-def profile(size: int, batch: int, device: torch.device, precision: str) -> None:
+def profile(size: int, batch: int, device: torch.device, precision: str, convolution: str) -> None:
     """Where a step's CPU time goes: torch's operator profile over two steps of each phase, by self time."""
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
-    measure(size, batch, 1, device, precision)  # warm-up
-    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
-        measure(size, batch, 2, device, precision)
+    measure(size, batch, 1, device, precision, convolution=convolution)  # warm-up
+    with torch_profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        measure(size, batch, 2, device, precision, convolution=convolution)
     events = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in events)
-    convolution = sum(e.self_cpu_time_total for e in events if "conv" in e.key or "mkldnn" in e.key)
-    print(f"\nprofile, {size}², batch {batch}, {precision}: convolutions {100 * convolution / total:.0f} % of "
-          "self CPU time")
+    direct = sum(e.self_cpu_time_total for e in events if "conv" in e.key or "mkldnn" in e.key)
+    print(f"\nprofile, {size}², batch {batch}, {precision}, {convolution}: direct convolutions "
+          f"{100 * direct / total:.0f} % of self CPU time (Winograd's run as bmm and mm)")
     print(events.table(sort_by="self_cpu_time_total", row_limit=20))
 
 

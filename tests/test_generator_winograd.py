@@ -22,6 +22,17 @@ def test_equals_the_direct_convolution_in_float64(size: tuple[int, int]) -> None
     assert torch.allclose(winograd_conv2d(x, winograd_weight(weight)), expected, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("size", [(8, 8), (10, 7), (1, 1)])
+def test_input_gradient_equals_the_direct_convolutions_in_float64(size: tuple[int, int]) -> None:
+    gen = torch.Generator().manual_seed(9)
+    x = torch.randn(2, 5, *size, generator=gen, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(6, 5, 3, 3, generator=gen, dtype=torch.float64)
+    probe = torch.randn(2, 6, *size, generator=gen, dtype=torch.float64)
+    ours, = torch.autograd.grad((winograd_conv2d(x, winograd_weight(weight)) * probe).sum(), x)
+    expected, = torch.autograd.grad((F.conv2d(x, weight, padding=1) * probe).sum(), x)
+    assert torch.allclose(ours, expected, rtol=0, atol=1e-12)
+
+
 def test_float32_error_is_float_rounding() -> None:
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(1, 64, 16, 16, generator=gen)
@@ -60,11 +71,32 @@ def test_worth_it_only_for_wide_layers_at_16_pixels_or_more() -> None:
     assert not worth_it(512, 512, 8, 8)
 
 
+def test_per_image_filters_need_32_pixels() -> None:
+    assert not worth_it(512, 512, 16, 16, per_image_filters=True)
+    assert worth_it(512, 512, 32, 32, per_image_filters=True)
+
+
+def test_frozen_terms_keep_the_transform_for_calls_that_ask_for_it() -> None:
+    from restorefw_plugins.stylegan2.modconv import FrozenTerms
+
+    weight = torch.randn(4, 3, 3, 3, generator=torch.Generator().manual_seed(7))
+    terms = FrozenTerms()
+    assert terms(weight).winograd is None
+    transformed = terms(weight, winograd=True).winograd
+    assert transformed is not None and torch.equal(transformed, winograd_weight(weight))
+    assert terms(weight).winograd is None  # a direct call does not get it ...
+    assert terms(weight, winograd=True).winograd is transformed  # ... and it is not computed again
+    with torch.no_grad():
+        weight.mul_(2)
+    assert torch.equal(terms(weight, winograd=True).winograd, winograd_weight(weight))
+
+
 @pytest.fixture
 def every_layer_winograd(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     """Make every stride-1 3x3 layer of the tiny generator eligible, and record the calls."""
     monkeypatch.setattr(winograd, "MIN_CHANNEL_PRODUCT", 1)
     monkeypatch.setattr(winograd, "MIN_SIDE", 1)
+    monkeypatch.setattr(winograd, "MIN_SIDE_PER_IMAGE", 1)
     calls: list[tuple] = []
     original = winograd.winograd_conv2d
 
@@ -121,3 +153,17 @@ def test_recipe_param_selects_it_and_names_the_choices() -> None:
         registry.create("generator", "stylegan2-ada", {**params, "convolution": "fft"})
     with pytest.raises(ValueError, match="unsupported convolution 'fft'"):
         G.synthesis.set_convolution("fft")
+
+
+def test_per_image_filters_below_the_threshold_run_direct(every_layer_winograd: list[tuple],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(winograd, "MIN_SIDE_PER_IMAGE", 10**6)
+    G = build_generator(tiny_config(), seed=3).eval().requires_grad_(False)
+    G.synthesis.set_convolution("winograd")
+    ws = G.mapping(torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(8))).requires_grad_(True)
+    G.synthesis(ws).sum().backward()  # W+ with gradients: activations scaled, filters shared
+    assert len(every_layer_winograd) == len(G.synthesis.block_resolutions)
+    every_layer_winograd.clear()
+    wpp = ws.detach().unsqueeze(2).repeat(1, 1, G.max_filters, 1).requires_grad_(True)
+    G.synthesis(wpp).sum().backward()  # W++: one filter bank per image
+    assert every_layer_winograd == []

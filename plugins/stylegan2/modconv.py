@@ -15,7 +15,7 @@ act(gain·(y·d + n)) is computed as act(y·(gain·d) + gain·n) with two passes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -47,7 +47,9 @@ def weight_terms(weight: torch.Tensor, up: int = 1, winograd: bool = False) -> W
 class FrozenTerms:
     """`weight_terms` computed once per weight value while the weight is frozen (inversion), and
     every call while it trains (so gradients reach it). A changed weight (in-place copy, another
-    device or dtype) is detected by its storage pointer, version counter, dtype and device."""
+    device or dtype) is detected by its storage pointer, version counter, dtype and device. The
+    Winograd transform, once computed, is kept for calls that run the direct convolution (a layer
+    can alternate between the two, see `worth_it`) and handed out only to those that ask for it."""
 
     def __init__(self) -> None:
         self.key: tuple | None = None
@@ -56,12 +58,15 @@ class FrozenTerms:
     def __call__(self, weight: torch.Tensor, up: int = 1, winograd: bool = False) -> WeightTerms:
         if weight.requires_grad:
             return weight_terms(weight, up, winograd)
-        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device, up, winograd)
+        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device, up)
         if key != self.key or self.terms is None:
             with torch.no_grad():
                 self.terms = weight_terms(weight, up, winograd)
             self.key = key
-        return self.terms
+        elif winograd and self.terms.winograd is None:
+            with torch.no_grad():
+                self.terms.winograd = winograd_weight(weight)
+        return self.terms if winograd or self.terms.winograd is None else replace(self.terms, winograd=None)
 
 
 def demodulation(weight: torch.Tensor, styles: torch.Tensor, squares: torch.Tensor | None = None) -> torch.Tensor:

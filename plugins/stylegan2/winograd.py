@@ -3,9 +3,9 @@
 Each 4x4 block of output comes from a 6x6 input tile with 36 multiplies per input/output channel
 pair instead of 144: input tiles d and filters g move to the transform domain (V = B^T d B,
 U = G g G^T), meet in 36 matrix products over channels (M = U V), and come back as Y = A^T M A.
-The points are 0, ±1, ±2 and infinity. All three transforms are written as products with
-constant Kronecker matrices, so the work is four matrix multiplications and two layout copies,
-all differentiable by autograd. The filter transform of a frozen layer is computed once.
+The points are 0, ±1, ±2 and infinity. Each transform runs as two skinny matrix products, one
+per tile axis; the overlapping input tiles are gathered, and their gradient scattered, by
+`_InputTiles`. The filter transform of a frozen layer is computed once.
 
 In float32 the result differs from a direct convolution by about 1e-5 of its magnitude (the
 rounding of different sums); it is not bit-identical, which is why it is a generator option and
@@ -42,27 +42,82 @@ _AT = ((1, 1, 1, 1, 1, 0),
 
 MIN_CHANNEL_PRODUCT = 256 * 256
 MIN_SIDE = 16
+MIN_SIDE_PER_IMAGE = 32
 
 
-def worth_it(in_channels: int, out_channels: int, height: int, width: int) -> bool:
-    """Whether Winograd beats a direct conv of this shape on a CPU (see the module docstring)."""
-    return in_channels * out_channels >= MIN_CHANNEL_PRODUCT and min(height, width) >= MIN_SIDE
+def worth_it(in_channels: int, out_channels: int, height: int, width: int, per_image_filters: bool = False) -> bool:
+    """Whether Winograd beats a direct conv of this shape on a CPU (see the module docstring).
 
-
-def _kron(m: tuple, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    t = torch.tensor(m, dtype=torch.float64)
-    return torch.kron(t, t).to(dtype=dtype, device=device)
+    Per-image filters (W++, or any fused modulation) are modulated in the transform domain, 36
+    values per channel pair instead of 9, so they need more pixels to pay: at 512 channels and
+    16² Winograd took 1.5-2x the direct time (forward and both gradients), at 32² 0.5-0.8x."""
+    side = MIN_SIDE_PER_IMAGE if per_image_filters else MIN_SIDE
+    return in_channels * out_channels >= MIN_CHANNEL_PRODUCT and min(height, width) >= side
 
 
 _constants: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
 
 def _input_output_transforms(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """kron(B^T, B^T) [36, 36] and kron(A^T, A^T) [16, 36], cached per dtype and device."""
+    """B^T [6, 6] and A^T [4, 6], cached per dtype and device."""
     key = (dtype, device)
     if key not in _constants:
-        _constants[key] = (_kron(_BT, dtype, device), _kron(_AT, dtype, device))
+        _constants[key] = (torch.tensor(_BT, dtype=dtype, device=device), torch.tensor(_AT, dtype=dtype, device=device))
     return _constants[key]
+
+
+def _both_axes(m: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """m [p, q] applied to both tile axes of t [..., q, q, N]: [..., p, p, N], as two skinny matrix
+    products (a third of the multiplies of one product with kron(m, m))."""
+    *lead, q, _, n = t.shape
+    p = m.shape[0]
+    rows = torch.matmul(m, t.reshape(*lead, q, q * n))  # [..., p, q·N]
+    return torch.matmul(m, rows.reshape(*lead, p, q, n))  # m broadcast over the p rows: [..., p, p, N]
+
+
+class _InputTiles(torch.autograd.Function):
+    """The overlapping 6x6 tiles (stride 4) of a padded input [B, I, Hp, Wp], moved to the transform
+    domain (B^T d B): [36, I, B·rows·cols], or [B, 36, I, rows·cols] with `per_image`.
+
+    Written out because autograd's backward of `unfold` (a generic scatter-add) cost more than the
+    rest of the transform: here the gradient of the overlaps is four strided adds."""
+
+    @staticmethod
+    def forward(ctx, padded: torch.Tensor, bt: torch.Tensor, per_image: bool) -> torch.Tensor:
+        batch, in_ch, hp, wp = padded.shape
+        rows, cols = (hp - SPAN) // TILE + 1, (wp - SPAN) // TILE + 1
+        ctx.save_for_backward(bt)
+        ctx.shape, ctx.per_image = padded.shape, per_image
+        tiles = padded.unfold(2, SPAN, TILE).unfold(3, SPAN, TILE)  # [B, I, rows, cols, 6, 6], a view
+        if per_image:
+            d = tiles.permute(0, 4, 5, 1, 2, 3).reshape(batch, SPAN, SPAN, -1)
+            return _both_axes(bt, d).view(batch, SPAN * SPAN, in_ch, rows * cols)
+        d = tiles.permute(4, 5, 1, 0, 2, 3).reshape(SPAN, SPAN, -1)
+        return _both_axes(bt, d).view(SPAN * SPAN, in_ch, -1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        (bt,) = ctx.saved_tensors
+        batch, in_ch, hp, wp = ctx.shape
+        rows, cols = (hp - SPAN) // TILE + 1, (wp - SPAN) // TILE + 1
+        if ctx.per_image:
+            g = _both_axes(bt.t(), grad.reshape(batch, SPAN, SPAN, -1))
+            g = g.view(batch, SPAN, SPAN, in_ch, rows, cols).permute(0, 3, 4, 1, 5, 2)
+        else:
+            g = _both_axes(bt.t(), grad.reshape(SPAN, SPAN, -1))
+            g = g.view(SPAN, SPAN, in_ch, batch, rows, cols).permute(3, 2, 4, 0, 5, 1)  # [B, I, rows, 6, cols, 6]
+        out = g.new_zeros(ctx.shape)
+        strides = (in_ch * hp * wp, hp * wp, TILE * wp, wp, TILE, 1)
+
+        def block(top: int, left: int, height: int, width: int) -> torch.Tensor:
+            return out.as_strided((batch, in_ch, rows, height, cols, width), strides, top * wp + left)
+
+        overlap = SPAN - TILE
+        block(0, 0, TILE, TILE).copy_(g[:, :, :, :TILE, :, :TILE])
+        block(TILE, 0, overlap, TILE).add_(g[:, :, :, TILE:, :, :TILE])
+        block(0, TILE, TILE, overlap).add_(g[:, :, :, :TILE, :, TILE:])
+        block(TILE, TILE, overlap, overlap).add_(g[:, :, :, TILE:, :, TILE:])
+        return out, None, None
 
 
 def winograd_weight(weight: torch.Tensor) -> torch.Tensor:
@@ -87,17 +142,14 @@ def winograd_conv2d(x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     rows, cols = -(-height // TILE), -(-width // TILE)
     bt, at = _input_output_transforms(x.dtype, x.device)
     padded = F.pad(x, (1, TILE * cols + 1 - width, 1, TILE * rows + 1 - height))
-    tiles = padded.unfold(2, SPAN, TILE).unfold(3, SPAN, TILE)  # [B, I, rows, cols, 6, 6]
     if u.ndim == 3:
-        d = tiles.permute(4, 5, 1, 0, 2, 3).reshape(SPAN * SPAN, -1)  # [36, I·B·rows·cols]
-        v = (bt @ d).view(SPAN * SPAN, in_ch, -1)
+        v = _InputTiles.apply(padded, bt, False)  # [36, I, B·rows·cols]
         m = torch.bmm(u, v)  # [36, O, B·rows·cols]
-        y = (at @ m.view(SPAN * SPAN, -1)).view(TILE, TILE, out_ch, batch, rows, cols)
+        y = _both_axes(at, m.view(SPAN, SPAN, -1)).view(TILE, TILE, out_ch, batch, rows, cols)
         y = y.permute(3, 2, 4, 0, 5, 1)
     else:
-        d = tiles.permute(0, 4, 5, 1, 2, 3).reshape(batch, SPAN * SPAN, -1)  # [B, 36, I·rows·cols]
-        v = (bt @ d).view(batch * SPAN * SPAN, in_ch, -1)
-        m = torch.bmm(u.reshape(batch * SPAN * SPAN, out_ch, in_ch), v).view(batch, SPAN * SPAN, -1)
-        y = (at @ m).view(batch, TILE, TILE, out_ch, rows, cols).permute(0, 3, 4, 1, 5, 2)
+        v = _InputTiles.apply(padded, bt, True).reshape(batch * SPAN * SPAN, in_ch, -1)
+        m = torch.bmm(u.reshape(batch * SPAN * SPAN, out_ch, in_ch), v).view(batch, SPAN, SPAN, -1)
+        y = _both_axes(at, m).view(batch, TILE, TILE, out_ch, rows, cols).permute(0, 3, 4, 1, 5, 2)
     y = y.reshape(batch, out_ch, TILE * rows, TILE * cols)
     return y[:, :, :height, :width] if (TILE * rows, TILE * cols) != (height, width) else y
