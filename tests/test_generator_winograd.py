@@ -47,8 +47,7 @@ def test_per_image_filters_and_gradients_match_the_direct_convolution() -> None:
     x = torch.randn(3, 4, 9, 12, generator=gen, dtype=torch.float64, requires_grad=True)
     weight = torch.randn(5, 4, 3, 3, generator=gen, dtype=torch.float64)
     coef = torch.rand(3, 5, 4, generator=gen, dtype=torch.float64).requires_grad_(True)
-    u = winograd_weight(weight).unsqueeze(0) * coef.unsqueeze(1)
-    ours = winograd_conv2d(x, u)
+    ours = winograd_conv2d(x, winograd_weight(weight), coef)
     direct = torch.cat([F.conv2d(x[b:b + 1], weight * coef[b, :, :, None, None], padding=1) for b in range(3)])
     assert torch.allclose(ours, direct, atol=1e-12)
     probe = torch.randn(direct.shape, generator=gen, dtype=torch.float64)
@@ -56,6 +55,21 @@ def test_per_image_filters_and_gradients_match_the_direct_convolution() -> None:
     expected = torch.autograd.grad((direct * probe).sum(), [x, coef])
     for g, e in zip(grads, expected):
         assert torch.allclose(g, e, atol=1e-10)
+
+
+@pytest.mark.parametrize("per_output", [True, False])
+def test_per_image_coefficients_give_the_weight_its_gradient_too(per_output: bool) -> None:
+    gen = torch.Generator().manual_seed(10)
+    x = torch.randn(2, 4, 6, 5, generator=gen, dtype=torch.float64)
+    weight = torch.randn(3, 4, 3, 3, generator=gen, dtype=torch.float64, requires_grad=True)
+    coef = torch.rand(2, 3 if per_output else 1, 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    ours = winograd_conv2d(x, winograd_weight(weight), coef)
+    direct = torch.cat([F.conv2d(x[b:b + 1], weight * coef[b, :, :, None, None], padding=1) for b in range(2)])
+    probe = torch.randn(direct.shape, generator=gen, dtype=torch.float64)
+    grads = torch.autograd.grad((ours * probe).sum(), [weight, coef])
+    expected = torch.autograd.grad((direct * probe).sum(), [weight, coef])
+    for g, e in zip(grads, expected):
+        assert g.shape == e.shape and torch.allclose(g, e, atol=1e-10)
 
 
 def test_rejects_filters_that_are_not_3x3_and_channel_mismatches() -> None:
@@ -71,38 +85,17 @@ def test_worth_it_only_for_wide_layers_at_16_pixels_or_more() -> None:
     assert not worth_it(512, 512, 8, 8)
 
 
-def test_per_image_filters_need_32_pixels() -> None:
-    assert not worth_it(512, 512, 16, 16, per_image_filters=True)
-    assert worth_it(512, 512, 32, 32, per_image_filters=True)
-
-
-def test_frozen_terms_keep_the_transform_for_calls_that_ask_for_it() -> None:
-    from restorefw_plugins.stylegan2.modconv import FrozenTerms
-
-    weight = torch.randn(4, 3, 3, 3, generator=torch.Generator().manual_seed(7))
-    terms = FrozenTerms()
-    assert terms(weight).winograd is None
-    transformed = terms(weight, winograd=True).winograd
-    assert transformed is not None and torch.equal(transformed, winograd_weight(weight))
-    assert terms(weight).winograd is None  # a direct call does not get it ...
-    assert terms(weight, winograd=True).winograd is transformed  # ... and it is not computed again
-    with torch.no_grad():
-        weight.mul_(2)
-    assert torch.equal(terms(weight, winograd=True).winograd, winograd_weight(weight))
-
-
 @pytest.fixture
 def every_layer_winograd(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     """Make every stride-1 3x3 layer of the tiny generator eligible, and record the calls."""
     monkeypatch.setattr(winograd, "MIN_CHANNEL_PRODUCT", 1)
     monkeypatch.setattr(winograd, "MIN_SIDE", 1)
-    monkeypatch.setattr(winograd, "MIN_SIDE_PER_IMAGE", 1)
     calls: list[tuple] = []
     original = winograd.winograd_conv2d
 
-    def recording(x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        calls.append((tuple(x.shape), u.ndim))
-        return original(x, u)
+    def recording(x: torch.Tensor, u: torch.Tensor, coef: torch.Tensor | None = None) -> torch.Tensor:
+        calls.append((tuple(x.shape), 3 if coef is None else 4))  # filters shared, or per image
+        return original(x, u, coef)
 
     monkeypatch.setattr("restorefw_plugins.stylegan2.modconv.winograd_conv2d", recording)
     return calls
@@ -154,16 +147,3 @@ def test_recipe_param_selects_it_and_names_the_choices() -> None:
     with pytest.raises(ValueError, match="unsupported convolution 'fft'"):
         G.synthesis.set_convolution("fft")
 
-
-def test_per_image_filters_below_the_threshold_run_direct(every_layer_winograd: list[tuple],
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(winograd, "MIN_SIDE_PER_IMAGE", 10**6)
-    G = build_generator(tiny_config(), seed=3).eval().requires_grad_(False)
-    G.synthesis.set_convolution("winograd")
-    ws = G.mapping(torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(8))).requires_grad_(True)
-    G.synthesis(ws).sum().backward()  # W+ with gradients: activations scaled, filters shared
-    assert len(every_layer_winograd) == len(G.synthesis.block_resolutions)
-    every_layer_winograd.clear()
-    wpp = ws.detach().unsqueeze(2).repeat(1, 1, G.max_filters, 1).requires_grad_(True)
-    G.synthesis(wpp).sum().backward()  # W++: one filter bank per image
-    assert every_layer_winograd == []

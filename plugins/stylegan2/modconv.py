@@ -15,7 +15,7 @@ act(gain·(y·d + n)) is computed as act(y·(gain·d) + gain·n) with two passes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -47,9 +47,7 @@ def weight_terms(weight: torch.Tensor, up: int = 1, winograd: bool = False) -> W
 class FrozenTerms:
     """`weight_terms` computed once per weight value while the weight is frozen (inversion), and
     every call while it trains (so gradients reach it). A changed weight (in-place copy, another
-    device or dtype) is detected by its storage pointer, version counter, dtype and device. The
-    Winograd transform, once computed, is kept for calls that run the direct convolution (a layer
-    can alternate between the two, see `worth_it`) and handed out only to those that ask for it."""
+    device or dtype) is detected by its storage pointer, version counter, dtype and device."""
 
     def __init__(self) -> None:
         self.key: tuple | None = None
@@ -58,15 +56,12 @@ class FrozenTerms:
     def __call__(self, weight: torch.Tensor, up: int = 1, winograd: bool = False) -> WeightTerms:
         if weight.requires_grad:
             return weight_terms(weight, up, winograd)
-        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device, up)
+        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device, up, winograd)
         if key != self.key or self.terms is None:
             with torch.no_grad():
                 self.terms = weight_terms(weight, up, winograd)
             self.key = key
-        elif winograd and self.terms.winograd is None:
-            with torch.no_grad():
-                self.terms.winograd = winograd_weight(weight)
-        return self.terms if winograd or self.terms.winograd is None else replace(self.terms, winograd=None)
+        return self.terms
 
 
 def demodulation(weight: torch.Tensor, styles: torch.Tensor, squares: torch.Tensor | None = None) -> torch.Tensor:
@@ -149,7 +144,7 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     if gain != 1.0:
         coef = coef * gain
     if terms.winograd is not None:
-        y = winograd_conv2d(x, terms.winograd.unsqueeze(0) * coef.unsqueeze(1))
+        y = winograd_conv2d(x, terms.winograd, coef)
         return y + noise if noise is not None else y
     rows = []
     # split/unbind, not x[b:b + 1]: their backward is one concatenation, where each slice's backward

@@ -187,14 +187,14 @@ class SynthesisLayer(nn.Module):
             self._offset_key, self._offset_value = key, offset
         return offset
 
-    def _winograd(self, x: torch.Tensor, per_image_filters: bool) -> bool:
+    def _winograd(self, x: torch.Tensor) -> bool:
         """Whether this call runs the Winograd convolution: asked for, on a CPU (cuDNN picks its own
         algorithms, Winograd among them), a stride-1 3x3 conv of a shape where it pays, and
         full-precision arithmetic (under autocast the direct conv runs)."""
         return (self.convolution == "winograd" and self.up == 1 and self.weight.shape[-1] == 3
                 and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
                 and not torch.is_autocast_enabled(x.device.type)
-                and worth_it(self.in_channels, self.out_channels, x.shape[2], x.shape[3], per_image_filters))
+                and worth_it(self.in_channels, self.out_channels, x.shape[2], x.shape[3]))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "const", gain: float = 1,
                 fused: bool = True) -> torch.Tensor:
@@ -206,7 +206,7 @@ class SynthesisLayer(nn.Module):
         x = modulated_conv2d(x, weight, styles, demodulate=True, up=self.up, padding=self.padding,
                              resample_filter=self.resample_filter, noise=self._offset(noise_mode, x, total_gain),
                              fused=fused, gain=total_gain,
-                             terms=self._terms(weight, self.up, self._winograd(x, fused or styles.ndim == 3)))
+                             terms=self._terms(weight, self.up, self._winograd(x)))
         x = _act(x, self.activation)
         if self.conv_clamp is not None:
             clamp = self.conv_clamp * gain

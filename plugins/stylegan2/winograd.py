@@ -5,7 +5,8 @@ pair instead of 144: input tiles d and filters g move to the transform domain (V
 U = G g G^T), meet in 36 matrix products over channels (M = U V), and come back as Y = A^T M A.
 The points are 0, ±1, ±2 and infinity. Each transform runs as two skinny matrix products, one
 per tile axis; the overlapping input tiles are gathered, and their gradient scattered, by
-`_InputTiles`. The filter transform of a frozen layer is computed once.
+`_InputTiles`. The filter transform of a frozen layer is computed once; per-image filters (W++)
+multiply it by each image's coefficients one point at a time (`_ModulatedProduct`).
 
 In float32 the result differs from a direct convolution by about 1e-5 of its magnitude (the
 rounding of different sums); it is not bit-identical, which is why it is a generator option and
@@ -42,17 +43,11 @@ _AT = ((1, 1, 1, 1, 1, 0),
 
 MIN_CHANNEL_PRODUCT = 256 * 256
 MIN_SIDE = 16
-MIN_SIDE_PER_IMAGE = 32
 
 
-def worth_it(in_channels: int, out_channels: int, height: int, width: int, per_image_filters: bool = False) -> bool:
-    """Whether Winograd beats a direct conv of this shape on a CPU (see the module docstring).
-
-    Per-image filters (W++, or any fused modulation) are modulated in the transform domain, 36
-    values per channel pair instead of 9, so they need more pixels to pay: at 512 channels and
-    16² Winograd took 1.5-2x the direct time (forward and both gradients), at 32² 0.5-0.8x."""
-    side = MIN_SIDE_PER_IMAGE if per_image_filters else MIN_SIDE
-    return in_channels * out_channels >= MIN_CHANNEL_PRODUCT and min(height, width) >= side
+def worth_it(in_channels: int, out_channels: int, height: int, width: int) -> bool:
+    """Whether Winograd beats a direct conv of this shape on a CPU (see the module docstring)."""
+    return in_channels * out_channels >= MIN_CHANNEL_PRODUCT and min(height, width) >= MIN_SIDE
 
 
 _constants: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -120,6 +115,46 @@ class _InputTiles(torch.autograd.Function):
         return out, None, None
 
 
+class _ModulatedProduct(torch.autograd.Function):
+    """M[b, t] = (U[t] * C[b]) @ V[b, t]: shared transformed filters U [36, O, I], per-image
+    coefficients C [B, O, I] (or [B, 1, I]) and input tiles V [B, 36, I, N]; M is [B, 36, O, N].
+
+    One point at a time, so neither the modulated filters [B, 36, O, I] nor their gradient is ever
+    materialised: at 512 channels each is 38 MB per image, and building, faulting in and reducing
+    them cost W++ about a sixth of its step."""
+
+    @staticmethod
+    def forward(ctx, u: torch.Tensor, coef: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        batch, points, _, n = v.shape
+        m = v.new_empty(batch, points, u.shape[1], n)
+        for b in range(batch):
+            for t in range(points):
+                torch.mm(u[t] * coef[b], v[b, t], out=m[b, t])
+        ctx.save_for_backward(u, coef, v)
+        return m
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        u, coef, v = ctx.saved_tensors
+        need_u, need_coef, need_v = ctx.needs_input_grad
+        grad_u = torch.zeros_like(u) if need_u else None
+        grad_coef = torch.zeros(coef.shape[0], *u.shape[1:], dtype=u.dtype, device=u.device) if need_coef else None
+        grad_v = torch.empty_like(v) if need_v else None
+        for b in range(v.shape[0]):
+            for t in range(v.shape[1]):
+                if need_v:
+                    torch.mm((u[t] * coef[b]).t(), grad[b, t], out=grad_v[b, t])
+                if need_u or need_coef:
+                    outer = grad[b, t] @ v[b, t].t()  # the gradient of the modulated filters, [O, I]
+                    if need_coef:
+                        grad_coef[b].addcmul_(outer, u[t])
+                    if need_u:
+                        grad_u[t].addcmul_(outer, coef[b].expand_as(outer))
+        if need_coef and coef.shape[1] != u.shape[1]:
+            grad_coef = grad_coef.sum(dim=1, keepdim=True)
+        return grad_u, grad_coef, grad_v
+
+
 def winograd_weight(weight: torch.Tensor) -> torch.Tensor:
     """The filters [O, I, 3, 3] in the transform domain, [36, O, I] (computed in float64)."""
     if weight.shape[-2:] != (3, 3):
@@ -129,11 +164,10 @@ def winograd_weight(weight: torch.Tensor) -> torch.Tensor:
     return u.reshape(SPAN * SPAN, weight.shape[0], weight.shape[1]).to(weight.dtype).contiguous()
 
 
-def winograd_conv2d(x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """3x3 convolution of x [B, I, H, W] (stride 1, zero padding 1) with transformed filters u.
-
-    u is [36, O, I] (`winograd_weight`) for filters shared by the batch, or [B, 36, O, I] for
-    one filter bank per image.
+def winograd_conv2d(x: torch.Tensor, u: torch.Tensor, coef: torch.Tensor | None = None) -> torch.Tensor:
+    """3x3 convolution of x [B, I, H, W] (stride 1, zero padding 1) with transformed filters u
+    [36, O, I] (`winograd_weight`), shared by the batch or, with `coef` [B, O, I] (or [B, 1, I]),
+    multiplied per image: image b is convolved with the filters weight * coef[b].
     """
     batch, in_ch, height, width = x.shape
     out_ch = u.shape[-2]
@@ -142,14 +176,14 @@ def winograd_conv2d(x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     rows, cols = -(-height // TILE), -(-width // TILE)
     bt, at = _input_output_transforms(x.dtype, x.device)
     padded = F.pad(x, (1, TILE * cols + 1 - width, 1, TILE * rows + 1 - height))
-    if u.ndim == 3:
+    if coef is None:
         v = _InputTiles.apply(padded, bt, False)  # [36, I, B·rows·cols]
         m = torch.bmm(u, v)  # [36, O, B·rows·cols]
         y = _both_axes(at, m.view(SPAN, SPAN, -1)).view(TILE, TILE, out_ch, batch, rows, cols)
         y = y.permute(3, 2, 4, 0, 5, 1)
     else:
-        v = _InputTiles.apply(padded, bt, True).reshape(batch * SPAN * SPAN, in_ch, -1)
-        m = torch.bmm(u.reshape(batch * SPAN * SPAN, out_ch, in_ch), v).view(batch, SPAN, SPAN, -1)
+        v = _InputTiles.apply(padded, bt, True)  # [B, 36, I, rows·cols]
+        m = _ModulatedProduct.apply(u, coef, v).view(batch, SPAN, SPAN, -1)
         y = _both_axes(at, m).view(batch, TILE, TILE, out_ch, rows, cols).permute(0, 3, 4, 1, 5, 2)
     y = y.reshape(batch, out_ch, TILE * rows, TILE * cols)
     return y[:, :, :height, :width] if (TILE * rows, TILE * cols) != (height, width) else y
