@@ -122,7 +122,7 @@ def profile(size: int, batch: int, device: torch.device, precision: str, convolu
     from torch.profiler import profile as torch_profile
 
     measure(size, batch, 1, device, precision, convolution=convolution)  # warm-up
-    with torch_profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
         measure(size, batch, 2, device, precision, convolution=convolution)
     events = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in events)

@@ -82,7 +82,7 @@ class _InputTiles(torch.autograd.Function):
         batch, in_ch, hp, wp = padded.shape
         rows, cols = (hp - SPAN) // TILE + 1, (wp - SPAN) // TILE + 1
         ctx.save_for_backward(bt)
-        ctx.shape, ctx.per_image = padded.shape, per_image
+        ctx.shape, ctx.grid, ctx.per_image = padded.shape, (rows, cols), per_image
         tiles = padded.unfold(2, SPAN, TILE).unfold(3, SPAN, TILE)  # [B, I, rows, cols, 6, 6], a view
         if per_image:
             d = tiles.permute(0, 4, 5, 1, 2, 3).reshape(batch, SPAN, SPAN, -1)
@@ -94,7 +94,7 @@ class _InputTiles(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
         (bt,) = ctx.saved_tensors
         batch, in_ch, hp, wp = ctx.shape
-        rows, cols = (hp - SPAN) // TILE + 1, (wp - SPAN) // TILE + 1
+        rows, cols = ctx.grid
         if ctx.per_image:
             g = _both_axes(bt.t(), grad.reshape(batch, SPAN, SPAN, -1))
             g = g.view(batch, SPAN, SPAN, in_ch, rows, cols).permute(0, 3, 4, 1, 5, 2)
