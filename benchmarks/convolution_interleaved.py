@@ -21,6 +21,7 @@ from engine_speed import recipe
 
 from restorefw.build import Generators, build
 from restorefw.degradation import ImageKey
+from restorefw.device import resolve_device
 from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
 from restorefw_plugins.stylegan2.modconv import FrozenTerms
@@ -34,7 +35,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=31, help="steps per phase, both kinds together (at least 5)")
     args = parser.parse_args()
-    device = torch.device("cpu")
+    device = resolve_device("cpu")  # as a run does: freed memory kept, denormals flushed
     plugins = load_plugins()
     parsed = parse_recipe(recipe(args.size, args.steps, "float32", "winograd"), plugins.registry)
     restorer = build(parsed, plugins.registry, device, Generators(plugins.registry)).restorer
