@@ -19,6 +19,7 @@ import argparse
 import itertools
 import os
 import time
+from collections.abc import Callable
 
 import torch
 from equal_quality import cpu_flags, shown_flags
@@ -53,7 +54,8 @@ def recipe(size: int, steps: int, precision: str = "float32", convolution: str =
 
 
 def measure(size: int, batch: int, steps: int, device: torch.device, precision: str = "float32",
-            clock=time.perf_counter, convolution: str = "direct", before_timed=None) -> list[float]:
+            clock=time.perf_counter, convolution: str = "direct",
+            before_timed: Callable[[], None] | None = None) -> list[float]:
     """Seconds per step of each phase. With `before_timed`, the schedule first runs once untimed on
     the same restorer (its memory then in place), then `before_timed()` is called before the timed run."""
     plugins = load_plugins()
