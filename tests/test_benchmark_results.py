@@ -43,6 +43,7 @@ def against_reference(images: dict[tuple[str, str], list[dict]], task: str, entr
     ("rusir-winograd-64.jsonl", 64, {"reference", "rusir-winograd"}, {2}, 4),  # an AVX2 CPU
     ("fast-avx2-64.jsonl", 64, {"reference", "fast"}, {4}, 4),  # an AVX2 CPU, one run
     ("fast-avx2-64-b.jsonl", 64, {"reference", "fast"}, {4}, 4),  # the same after the second Winograd pass
+    ("fast-avx2-256.jsonl", 256, {"reference", "fast"}, {1}, 1),  # an AVX2 CPU: inpainting, one seed so far
     ("coarse-64.jsonl", 64, {"reference", "fast", "fast-coarse"}, {4}, 1),  # upsampling only
     ("coarse-256.jsonl", 256, {"reference", "fast", "fast-coarse"}, {4}, 1),
 ])
