@@ -17,13 +17,9 @@ import statistics
 import time
 
 import torch
-from engine_speed import recipe
+from engine_speed import problem
 
-from restorefw.build import Generators, build
-from restorefw.degradation import ImageKey
 from restorefw.device import resolve_device
-from restorefw.plugins import load_plugins
-from restorefw.recipe import parse_recipe
 from restorefw_plugins.stylegan2.modconv import FrozenTerms
 
 KINDS = ("direct", "winograd")
@@ -36,9 +32,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=31, help="steps per phase, both kinds together (at least 5)")
     args = parser.parse_args()
     device = resolve_device("cpu")  # as a run does: freed memory kept, denormals flushed
-    plugins = load_plugins()
-    parsed = parse_recipe(recipe(args.size, args.steps, "float32", "winograd"), plugins.registry)
-    restorer = build(parsed, plugins.registry, device, Generators(plugins.registry)).restorer
+    restorer, target, operator, keys = problem(args.size, 1, args.steps, device, convolution="winograd")
     layers = [m for m in restorer.G.modules() if hasattr(m, "convolution") and hasattr(m, "_terms")]
     caches = {id(m): tuple(FrozenTerms() for _ in KINDS) for m in layers}
 
@@ -46,10 +40,6 @@ def main() -> None:
         for layer in layers:
             layer.convolution, layer._terms = KINDS[kind], caches[id(layer)][kind]
 
-    keys = [ImageKey(0, "bench0")]
-    degradation = plugins.registry.create("degradation", "upsampling", parsed.degradation.params)
-    clean = torch.rand(1, 3, args.size, args.size, generator=torch.Generator().manual_seed(0))
-    operator = degradation.realize(tuple(clean.shape), keys, device)
     times: dict[tuple[str, int], list[float]] = {}
     state = {"step": 0, "phase": None, "in_phase": 0, "start": time.process_time()}
 
@@ -63,7 +53,7 @@ def main() -> None:
         state["start"] = time.process_time()
 
     use(0)
-    restorer.restore(operator.true(clean), operator, keys, on_step=on_step)
+    restorer.restore(target, operator, keys, on_step=on_step)
     print(f"{args.size}², {torch.get_num_threads()} thread(s), CPU seconds per step (medians), "
           f"{args.steps} steps per phase, the kinds alternating")
     print("| size | phase | direct | winograd | winograd / direct |")

@@ -20,6 +20,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from equal_quality import cpu_flags, shown_flags
@@ -53,11 +54,10 @@ def recipe(size: int, steps: int, precision: str = "float32", convolution: str =
     }
 
 
-def measure(size: int, batch: int, steps: int, device: torch.device, precision: str = "float32",
-            clock=time.perf_counter, convolution: str = "direct",
-            before_timed: Callable[[], None] | None = None) -> list[float]:
-    """Seconds per step of each phase. With `before_timed`, the schedule first runs once untimed on
-    the same restorer (its memory then in place), then `before_timed()` is called before the timed run."""
+def problem(size: int, batch: int, steps: int, device: torch.device, precision: str = "float32",
+            convolution: str = "direct") -> tuple[Any, torch.Tensor, Any, list[ImageKey]]:
+    """The restorer for `recipe`'s settings and its seeded upsampling problem: (restorer, target,
+    operator, keys). `device` should come from `resolve_device`, as in a run (freed memory kept)."""
     plugins = load_plugins()
     parsed = parse_recipe(recipe(size, steps, precision, convolution), plugins.registry)
     restorer = build(parsed, plugins.registry, device, Generators(plugins.registry)).restorer
@@ -65,7 +65,15 @@ def measure(size: int, batch: int, steps: int, device: torch.device, precision: 
     degradation = plugins.registry.create("degradation", "upsampling", parsed.degradation.params)
     clean = torch.rand(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
     operator = degradation.realize(tuple(clean.shape), keys, device)
-    target = operator.true(clean.to(device))
+    return restorer, operator.true(clean.to(device)), operator, keys
+
+
+def measure(size: int, batch: int, steps: int, device: torch.device, precision: str = "float32",
+            clock=time.perf_counter, convolution: str = "direct",
+            before_timed: Callable[[], None] | None = None) -> list[float]:
+    """Seconds per step of each phase. With `before_timed`, the schedule first runs once untimed on
+    the same restorer (its memory then in place), then `before_timed()` is called before the timed run."""
+    restorer, target, operator, keys = problem(size, batch, steps, device, precision, convolution)
     stamps: dict[str, list[float]] = {}
 
     def on_step(phase: str, step: int, total: int, loss: float) -> None:
