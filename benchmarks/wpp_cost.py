@@ -20,6 +20,7 @@ import time
 
 import torch
 
+from restorefw.device import resolve_device
 from restorefw_plugins.stylegan2.checkpoint import build_generator
 
 
@@ -54,6 +55,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
+    resolve_device("cpu")  # as a run does: freed memory kept, denormals flushed
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch 1, float32, median of {args.reps}")
