@@ -50,7 +50,8 @@ def build_phases(schedule: Schedule, registry: Registry) -> list[PhasePlan]:
             space=registry.create("latent_space", p.space, p.space_params, f"schedule.phases[{i}].space"),
             optimizer=registry.create("optimizer", p.optimizer.type, p.optimizer.params,
                                       f"schedule.phases[{i}].optimizer"),
-            steps=p.steps, lr=p.lr * schedule.lr_scale, render_resolution=p.render_resolution))
+            steps=p.steps, lr=p.lr * schedule.lr_scale, render_resolution=p.render_resolution,
+            loss_resolution=p.loss_resolution))
     return plans
 
 

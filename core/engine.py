@@ -8,6 +8,7 @@ from functools import partial
 from typing import Callable, Sequence, cast
 
 import torch
+import torch.nn.functional as F
 
 from restorefw.degradation import DegradationOperator, ImageKey
 from restorefw.errors import PluginError, UserError
@@ -40,6 +41,7 @@ class PhasePlan:
     steps: int
     lr: float
     render_resolution: int | str | None = None  # see `Restorer.render_resolution`
+    loss_resolution: int | None = None  # see `Restorer.loss_size`
 
 
 @dataclass
@@ -212,6 +214,25 @@ class Restorer:
         return None if resolution == full else resolution
 
     @staticmethod
+    def loss_size(plan: PhasePlan, target: torch.Tensor) -> tuple[int, int] | None:
+        """The size a phase's losses compare at: None (the target's own), or, when the target's longer side
+        exceeds the phase's `loss_resolution`, the target's size scaled down to it."""
+        limit, (height, width) = plan.loss_resolution, target.shape[-2:]
+        if limit is None or max(height, width) <= limit:
+            return None
+        scale = limit / max(height, width)
+        return max(1, round(height * scale)), max(1, round(width * scale))
+
+    def prepare_losses(self, target: torch.Tensor, mask: torch.Tensor | None, keys: Sequence[ImageKey],
+                       size: tuple[int, int] | None) -> None:
+        """Give every loss the target and mask, area-downsampled to `size` when one is given."""
+        if size is not None:
+            target = F.interpolate(target, size=size, mode="area")
+            mask = F.interpolate(mask, size=size, mode="area") if mask is not None else None
+        for term in self.losses:
+            guarded("loss", term.loss, partial(term.loss.prepare, target, mask, keys))
+
+    @staticmethod
     def frame(images: torch.Tensor, codes: list[int] | None) -> torch.Tensor:
         """A K-fold batch (image-major) with sample k put in frame `codes[k]`."""
         if codes is None:
@@ -257,8 +278,8 @@ class Restorer:
         operator = operator.to(self.device)
         target = target.to(self.device)
         mask = operator.mask.to(self.device) if operator.mask is not None else None
-        for term in self.losses:
-            guarded("loss", term.loss, partial(term.loss.prepare, target, mask, keys))
+        prepared_at: tuple[int, int] | None = None
+        self.prepare_losses(target, mask, keys, prepared_at)
         log: list[dict[str, list[float]]] = [{} for _ in range(batch)]
         failures: dict[int, str] = {}
         alive = torch.ones(batch, dtype=torch.bool, device=self.device)
@@ -269,6 +290,10 @@ class Restorer:
             scheduler = plan.optimizer.scheduler(optimizer, plan.steps)
             history: list[torch.Tensor] = []
             resolution = self.render_resolution(plan, target)
+            loss_size = self.loss_size(plan, target)
+            if loss_size != prepared_at:
+                prepared_at = loss_size
+                self.prepare_losses(target, mask, keys, prepared_at)
             for step in range(plan.steps):
                 rendered = self.render(plan.space.to_styles(latent, G), codes, self.precision, resolution)
                 x = guarded("degradation", operator, partial(operator, rendered))
@@ -277,6 +302,8 @@ class Restorer:
                         f"the degraded render is {list(x.shape)} but the target is {list(target.shape)}; the "
                         "degradation's f̂ output does not match its targets or the input images. Check `degradation` "
                         "(e.g. a resizing factor) against the image sizes, or fix the degradation plugin.")
+                if loss_size is not None:
+                    x = F.interpolate(x, size=loss_size, mode="area")
                 total, terms = self.objective(x)
                 prior = self.prior(plan.space, latent)
                 if prior is not None:

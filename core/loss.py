@@ -17,9 +17,10 @@ class Loss(Component, torch.nn.Module):
     - `prepare(target, mask, keys)`: called once per batch, before the first phase, with the targets
       float32 `[B, C', h, w]` in [0, 1] (C', h, w: the degradation's output), the known-pixel mask
       float `[B, 1, h, w]` in [0, 1] (1 = known) or None, and one `restorefw.degradation.ImageKey`
-      per image. Cache what depends only on the target here; call `super().prepare(target, mask, keys)`, which
-      stores them
-      as `self.target`, `self.mask`, `self.keys`.
+      per image; called again, with target and mask area-averaged to a smaller h, w, before a phase
+      with `loss_resolution`, and at full size after it. Cache what depends only on the target here;
+      call `super().prepare(target, mask, keys)`, which stores them as `self.target`, `self.mask`,
+      `self.keys`.
     - `forward(x)`: x = f̂(G(w)), float32 `[B, C', h, w]`, roughly in [0, 1] (not clamped), with
       gradients; returns float `[B]`, one value per image, differentiable, lower is better. The engine
       minimises Σ weight × value; an image's value must not depend on the other images of the batch.

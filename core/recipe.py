@@ -70,6 +70,10 @@ class Phase(Strict):
                           "that list render_resolutions, e.g. StyleGAN2's skip architecture): fewer pixels "
                           "while a small target cannot see them; `target`: the smallest that covers the "
                           "degraded target, `target*2`: twice its size; default: the full image")
+    loss_resolution: int | None = Field(
+        None, ge=4, description="compare the degraded render and the target area-downsampled so that their longer "
+                                "side is at most this many pixels (the losses are prepared again at that size); "
+                                "targets already that small are unchanged; default: at the target's size")
 
     @field_validator("render_resolution", mode="before")
     @classmethod
@@ -82,10 +86,12 @@ class Phase(Strict):
 
     @model_serializer(mode="wrap")
     def _without_default_render(self, handler: Any) -> dict[str, Any]:
-        """Leave render_resolution out when unset (dumps, and fingerprints of them, stay as before the field)."""
+        """Leave render_resolution and loss_resolution out when unset (dumps, and fingerprints of them, stay as
+        before the fields)."""
         data = handler(self)
-        if data.get("render_resolution") is None:
-            data.pop("render_resolution", None)
+        for name in ("render_resolution", "loss_resolution"):
+            if data.get(name) is None:
+                data.pop(name, None)
         return data
 
 

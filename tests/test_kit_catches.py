@@ -90,6 +90,20 @@ class OldPrepareLoss(GoodLoss):
         self.target = target
 
 
+class SizeFrozenLoss(GoodLoss):
+    """Fixes its pooling from the first target it is prepared with, so a smaller one later is mishandled."""
+
+    pools: int | None = None
+
+    def prepare(self, target, mask, keys=None):
+        super().prepare(target, mask, keys)
+        if self.pools is None:
+            self.pools = target.shape[-1] // 16
+
+    def forward(self, x):
+        return torch.nn.functional.avg_pool2d(x - self.target, self.pools).abs().flatten(1).mean(1)
+
+
 class GoodBlurOperator(DegradationOperator):
     def forward(self, x):
         return torch.nn.functional.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
@@ -247,6 +261,7 @@ BROKEN = [
     (check_loss, ClampingLoss, "inputs.unchanged"),
     (check_loss, NamelessLoss, "component.name"),
     (check_loss, OldPrepareLoss, "loss.prepare"),
+    (check_loss, SizeFrozenLoss, "loss.prepare-again"),
     (check_degradation, degradation(UnclampedOperator), "degradation.range"),
     (check_degradation, degradation(GreyOperator), "degradation.shape"),
     (check_degradation, degradation(WrongMaskOperator), "degradation.mask"),

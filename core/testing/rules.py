@@ -45,6 +45,8 @@ _RULES = [
          "rules-every-component-follows"),
     Rule("loss.prepare", "`prepare(target, mask, keys)` accepts a target `[B,C,h,w]`, a mask `[B,1,h,w]` or None and "
          "the images' keys.", "restorefw_losses"),
+    Rule("loss.prepare-again", "`prepare` called again with a smaller target and mask (a phase with "
+         "`loss_resolution`) makes the loss what a new instance prepared with them gives.", "restorefw_losses"),
     Rule("loss.shape", "`forward(x)` returns one floating-point value per image: shape `[B]`.", "restorefw_losses"),
     Rule("loss.finite", "Loss values are finite for images in [0, 1].", "restorefw_losses"),
     Rule("loss.gradient", "Gradients flow from the loss to x and are finite.", "restorefw_losses"),
