@@ -239,12 +239,15 @@ class Record:
 
 def as_computed(recipe: Recipe, precision: str, loss_precision: str, device: str) -> dict:
     """The recipe as `device` runs it: `auto` precisions replaced by what they resolved to, and the generator's
-    `convolution` left out where it cannot apply (Winograd runs on the CPU in float32 only). A recipe that says
-    `auto` therefore matches records of the same method made when it named its precision."""
+    and the losses' `convolution` left out where it cannot apply (Winograd runs on the CPU in float32 only). A
+    recipe that says `auto` therefore matches records of the same method made when it named its precision."""
     data = recipe.model_dump(mode="json")
     data.update(precision=precision, loss_precision=loss_precision)
     if device != "cpu" or precision != "float32":
         data["generator"]["params"].pop("convolution", None)
+    if device != "cpu" or loss_precision != "float32":
+        for loss in data["losses"]:
+            loss["params"].pop("convolution", None)
     return data
 
 

@@ -1,4 +1,5 @@
-"""Winograd F(4x4, 3x3) convolution (Lavin & Gray, 2016) for the generator's stride-1 3x3 convs.
+"""Winograd F(4x4, 3x3) convolution (Lavin & Gray, 2016) for stride-1 3x3 convs: the generator's
+(StyleGAN2's modulated convolutions) and frozen networks' (`WinogradConv2d`, LPIPS's VGG).
 
 Each 4x4 block of output comes from a 6x6 input tile with 36 multiplies per input/output channel
 pair instead of 144: input tiles d and filters g move to the transform domain (V = B^T d B,
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 TILE = 4  # output pixels per tile side
 SPAN = TILE + 2  # input pixels per tile side (a 3x3 filter)
@@ -187,3 +189,46 @@ def winograd_conv2d(x: torch.Tensor, u: torch.Tensor, coef: torch.Tensor | None 
         y = _both_axes(at, m).view(batch, TILE, TILE, out_ch, rows, cols).permute(0, 3, 4, 1, 5, 2)
     y = y.reshape(batch, out_ch, TILE * rows, TILE * cols)
     return y[:, :, :height, :width] if (TILE * rows, TILE * cols) != (height, width) else y
+
+
+def runs_winograd(x: torch.Tensor, in_channels: int, out_channels: int) -> bool:
+    """Whether a 3x3 conv of `x` should run as Winograd: full-precision arithmetic on a CPU (cuDNN picks
+    its own algorithms; under autocast the direct conv runs) and a shape where it pays (`worth_it`)."""
+    return (x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+            and not torch.is_autocast_enabled(x.device.type)
+            and worth_it(in_channels, out_channels, x.shape[-2], x.shape[-1]))
+
+
+class WinogradConv2d(nn.Module):
+    """A frozen stride-1, padding-1 3x3 `nn.Conv2d` that runs as Winograd where `runs_winograd` says it
+    pays and as the conv itself elsewhere; its filters are transformed once."""
+
+    def __init__(self, conv: nn.Conv2d) -> None:
+        super().__init__()
+        if not self.fits(conv):
+            raise ValueError(f"WinogradConv2d needs an ungrouped stride-1 3x3 conv with padding 1, got {conv}")
+        self.conv = conv
+        self.register_buffer("transformed", winograd_weight(conv.weight.detach()), persistent=False)
+
+    @staticmethod
+    def fits(conv: nn.Module) -> bool:
+        """Whether `conv` is a conv this class can run: ungrouped, 3x3, stride 1, zero padding 1."""
+        return (isinstance(conv, nn.Conv2d) and conv.kernel_size == (3, 3) and conv.stride == (1, 1)
+                and conv.padding == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
+                and conv.padding_mode == "zeros")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not runs_winograd(x, self.conv.in_channels, self.conv.out_channels):
+            return self.conv(x)
+        y = winograd_conv2d(x, self.transformed.to(x.dtype))
+        return y if self.conv.bias is None else y + self.conv.bias.to(x.dtype).view(1, -1, 1, 1)
+
+
+def with_winograd(module: nn.Module) -> nn.Module:
+    """`module` with every conv `WinogradConv2d` fits replaced by one (in place; for frozen networks)."""
+    for name, child in module.named_children():
+        if WinogradConv2d.fits(child):
+            setattr(module, name, WinogradConv2d(child))
+        else:
+            with_winograd(child)
+    return module

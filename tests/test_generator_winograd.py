@@ -8,9 +8,9 @@ import torch.nn.functional as F
 from tiny_generator import tiny_config
 
 from restorefw.errors import RecipeError
-from restorefw_plugins.stylegan2 import winograd
+from restorefw_plugins import winograd
 from restorefw_plugins.stylegan2.checkpoint import build_generator
-from restorefw_plugins.stylegan2.winograd import winograd_conv2d, winograd_weight, worth_it
+from restorefw_plugins.winograd import winograd_conv2d, winograd_weight, worth_it
 
 
 @pytest.mark.parametrize("size", [(8, 8), (10, 7), (4, 13), (1, 1)])

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from restorefw_plugins.iqa import weights
+from restorefw_plugins.winograd import with_winograd
 
 Net = Literal["vgg", "alex"]
 Backbone = Literal["pretrained", "random"]
@@ -89,11 +90,14 @@ def build_lpips(net: Net = "vgg", backbone: Backbone = "pretrained", weights_pat
 class LPIPSFeatures(nn.Module):
     """LPIPS split in two: unit-normalised features per image, and the head-weighted distance.
 
-    Splitting lets a loss compute the target's features once and reuse them every step."""
+    Splitting lets a loss compute the target's features once and reuse them every step. With
+    `convolution="winograd"` the backbone's wide 3x3 convs run as Winograd where it pays (`WinogradConv2d`)."""
 
-    def __init__(self, module: nn.Module) -> None:
+    def __init__(self, module: nn.Module, convolution: str = "direct") -> None:
         super().__init__()
-        self.net = module.net
+        if convolution not in ("direct", "winograd"):
+            raise ValueError(f"convolution must be 'direct' or 'winograd', not {convolution!r}")
+        self.net = with_winograd(module.net) if convolution == "winograd" else module.net
         shift = module.scaling_layer.shift.detach().clone()
         scale = module.scaling_layer.scale.detach().clone()
         # [0,1] → [-1,1] → (z − shift)/scale folded into one affine map x·a + b

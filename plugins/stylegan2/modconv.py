@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from restorefw_plugins.stylegan2.ops import fir_filter
-from restorefw_plugins.stylegan2.winograd import winograd_conv2d, winograd_weight
+from restorefw_plugins.winograd import winograd_conv2d, winograd_weight
 
 EPS = 1e-8
 

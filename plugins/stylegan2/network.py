@@ -19,7 +19,7 @@ from torch import nn
 
 from restorefw_plugins.stylegan2.modconv import FrozenTerms, modulated_conv2d
 from restorefw_plugins.stylegan2.ops import SQRT2, bias_act, make_filter, upsample2d
-from restorefw_plugins.stylegan2.winograd import worth_it
+from restorefw_plugins.winograd import runs_winograd
 
 ACTIVATION_GAIN = {"linear": 1.0, "relu": SQRT2, "lrelu": SQRT2}
 ARCHITECTURES = ("orig", "skip", "resnet")
@@ -192,9 +192,7 @@ class SynthesisLayer(nn.Module):
         algorithms, Winograd among them), a stride-1 3x3 conv of a shape where it pays, and
         full-precision arithmetic (under autocast the direct conv runs)."""
         return (self.convolution == "winograd" and self.up == 1 and self.weight.shape[-1] == 3
-                and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
-                and not torch.is_autocast_enabled(x.device.type)
-                and worth_it(self.in_channels, self.out_channels, x.shape[2], x.shape[3]))
+                and runs_winograd(x, self.in_channels, self.out_channels))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "const", gain: float = 1,
                 fused: bool = True) -> torch.Tensor:
