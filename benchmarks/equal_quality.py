@@ -238,9 +238,11 @@ class Record:
 
 
 def as_computed(recipe: Recipe, precision: str, loss_precision: str, device: str) -> dict:
-    """The recipe as `device` runs it: `auto` precisions replaced by what they resolved to, and the generator's
-    and the losses' `convolution` left out where it cannot apply (Winograd runs on the CPU in float32 only). A
-    recipe that says `auto` therefore matches records of the same method made when it named its precision."""
+    """The recipe as `device` runs it: `auto` precisions replaced by what they resolved to, the generator's and
+    the losses' `convolution` left out where it cannot apply (Winograd runs on the CPU in float32 only), and so
+    are phases' render and loss resolutions at or above the image's size. A recipe that says `auto` therefore
+    matches records of the same method made when it named its precision, or before a phase became coarse at
+    larger sizes only."""
     data = recipe.model_dump(mode="json")
     data.update(precision=precision, loss_precision=loss_precision)
     if device != "cpu" or precision != "float32":
@@ -248,6 +250,11 @@ def as_computed(recipe: Recipe, precision: str, loss_precision: str, device: str
     if device != "cpu" or loss_precision != "float32":
         for loss in data["losses"]:
             loss["params"].pop("convolution", None)
+    size = (data["generator"]["params"].get("config") or {}).get("img_resolution")
+    for phase in data["schedule"]["phases"] if size else []:  # sizes at or above the image's change nothing
+        for field in ("render_resolution", "loss_resolution"):
+            if isinstance(phase.get(field), int) and phase[field] >= size:
+                del phase[field]
     return data
 
 

@@ -127,12 +127,16 @@ def render_resolutions(G: GeneratorNetwork) -> list[int]:
 
 
 def require_render_resolution(G: GeneratorNetwork, wanted: int, where: str) -> int:
-    """`wanted` if G renders at it; else a UserError naming `where` (the recipe field or phase)."""
+    """`wanted` if G renders at it, G's full resolution for any size at or above it (one recipe serves several
+    sizes); else a UserError naming `where` (the recipe field or phase)."""
     offered = render_resolutions(G)
+    if wanted >= G.img_resolution:
+        return G.img_resolution
     if wanted not in offered:
         raise UserError(f"{where}: {wanted} is not a resolution this generator renders at "
-                        f"({', '.join(map(str, offered))}). Use one of them, `target` (the smallest that covers the "
-                        "degraded target), `target*N`, or remove the field.")
+                        f"({', '.join(map(str, offered))}). Use one of them, a size at or above the full one (the full "
+                        "image), `target` (the smallest that covers the degraded target), `target*N`, or remove the "
+                        "field.")
     return wanted
 
 

@@ -99,3 +99,44 @@ def test_the_recipes_as_computed_on_the_records_cpu_still_match_its_lines(method
     assert equal_quality.fingerprint(recipe, precision, precision, "cpu") == RECORDED_AT_64[method, task]
     if method == "fast":  # the same recipe on an AVX2 CPU computes differently: float32, Winograd
         assert equal_quality.fingerprint(recipe, "float32", "float32", "cpu") != RECORDED_AT_64[method, task]
+
+
+def test_the_benchmark_fingerprint_leaves_the_losses_convolution_out_where_it_cannot_apply():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import equal_quality
+
+    from restorefw.plugins import load_plugins
+    from restorefw.recipe import parse_recipe
+
+    registry = load_plugins().registry
+    problem = equal_quality.generator_spec(64, 32768, 512)
+    data = equal_quality.benchmark_recipe(REPO / "examples" / "fast.yaml", problem, "denoising", "random", reference=False)
+    recipe = equal_quality.for_the_task(parse_recipe(data, registry))
+    assert recipe.losses[0].params["convolution"] == "winograd"
+    without = recipe.model_copy(deep=True)
+    without.losses[0].params.pop("convolution")
+    fingerprint = equal_quality.fingerprint
+    assert fingerprint(recipe, "bfloat16", "bfloat16", "cpu") == fingerprint(without, "bfloat16", "bfloat16", "cpu")
+    assert fingerprint(recipe, "float32", "float32", "cuda") == fingerprint(without, "float32", "float32", "cuda")
+    assert fingerprint(recipe, "float32", "float32", "cpu") != fingerprint(without, "float32", "float32", "cpu")
+
+
+def test_the_benchmark_fingerprint_leaves_out_render_and_loss_resolutions_that_change_nothing():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import equal_quality
+
+    from restorefw.plugins import load_plugins
+    from restorefw.recipe import parse_recipe
+
+    registry = load_plugins().registry
+    fingerprints = {}
+    for size in (64, 256):
+        problem = equal_quality.generator_spec(size, 32768, 512)
+        data = equal_quality.benchmark_recipe(REPO / "examples" / "rusir.yaml", problem, "inpainting", "random",
+                                              reference=False)
+        plain = parse_recipe(data, registry)
+        data["schedule"]["phases"][0].update(render_resolution=128, loss_resolution=128)
+        coarse = parse_recipe(data, registry)
+        fingerprints[size] = [equal_quality.fingerprint(r, "float32", "float32", "cpu") for r in (plain, coarse)]
+    assert fingerprints[64][0] == fingerprints[64][1]  # 128 ≥ 64: the phase renders and compares in full
+    assert fingerprints[256][0] != fingerprints[256][1]

@@ -60,6 +60,7 @@ def test_a_coarse_render_is_the_image_without_the_finer_blocks_rgb():
     ("upsampling", "target*8", None),  # beyond the full image: the full image
     ("upsampling", 16, 16),
     ("upsampling", 32, None),  # the full image
+    ("upsampling", 128, None),  # beyond the full image: the full image (one recipe, several sizes)
     ("denoising", "target", None),  # a full-size target sees every block
     ("denoising", None, None),
 ])

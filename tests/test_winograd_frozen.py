@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import REPO
 from torch import nn
 
 from restorefw.degradation import ImageKey
@@ -68,22 +65,3 @@ def test_an_lpips_loss_with_winograd_gives_the_direct_loss_and_gradient(loss_typ
     assert torch.allclose(values[0], values[1], rtol=1e-5) and not torch.equal(grads[0], grads[1])
     assert F.cosine_similarity(grads[0].flatten(), grads[1].flatten(), dim=0) > 0.9999
 
-
-def test_the_benchmark_fingerprint_leaves_the_losses_convolution_out_where_it_cannot_apply():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    import equal_quality
-
-    from restorefw.plugins import load_plugins
-    from restorefw.recipe import parse_recipe
-
-    registry = load_plugins().registry
-    problem = equal_quality.generator_spec(64, 32768, 512)
-    data = equal_quality.benchmark_recipe(REPO / "examples" / "fast.yaml", problem, "denoising", "random", reference=False)
-    recipe = equal_quality.for_the_task(parse_recipe(data, registry))
-    assert recipe.losses[0].params["convolution"] == "winograd"
-    without = recipe.model_copy(deep=True)
-    without.losses[0].params.pop("convolution")
-    fingerprint = equal_quality.fingerprint
-    assert fingerprint(recipe, "bfloat16", "bfloat16", "cpu") == fingerprint(without, "bfloat16", "bfloat16", "cpu")
-    assert fingerprint(recipe, "float32", "float32", "cuda") == fingerprint(without, "float32", "float32", "cuda")
-    assert fingerprint(recipe, "float32", "float32", "cpu") != fingerprint(without, "float32", "float32", "cpu")
