@@ -252,9 +252,9 @@ def as_computed(recipe: Recipe, precision: str, loss_precision: str, device: str
             loss["params"].pop("convolution", None)
     size = (data["generator"]["params"].get("config") or {}).get("img_resolution")
     for phase in data["schedule"]["phases"] if size else []:  # sizes at or above the image's change nothing
-        for field in ("render_resolution", "loss_resolution"):
-            if isinstance(phase.get(field), int) and phase[field] >= size:
-                del phase[field]
+        for name in ("render_resolution", "loss_resolution"):
+            if isinstance(phase.get(name), int) and phase[name] >= size:
+                del phase[name]
     return data
 
 
