@@ -282,8 +282,7 @@ class Restorer:
         operator = operator.to(self.device)
         target = target.to(self.device)
         mask = operator.mask.to(self.device) if operator.mask is not None else None
-        prepared_at: tuple[int, int] | None = None
-        self.prepare_losses(target, mask, keys, prepared_at)
+        prepared, prepared_at = False, cast("tuple[int, int] | None", None)  # losses: prepared when the size changes
         log: list[dict[str, list[float]]] = [{} for _ in range(batch)]
         failures: dict[int, str] = {}
         alive = torch.ones(batch, dtype=torch.bool, device=self.device)
@@ -295,8 +294,8 @@ class Restorer:
             history: list[torch.Tensor] = []
             resolution = self.render_resolution(plan, target)
             loss_size = self.loss_size(plan, target)
-            if loss_size != prepared_at:
-                prepared_at = loss_size
+            if not prepared or loss_size != prepared_at:
+                prepared, prepared_at = True, loss_size
                 self.prepare_losses(target, mask, keys, prepared_at)
             for step in range(plan.steps):
                 rendered = self.render(plan.space.to_styles(latent, G), codes, self.precision, resolution)

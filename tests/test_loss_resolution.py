@@ -51,8 +51,8 @@ def test_a_phase_compares_at_its_loss_resolution_and_the_next_one_at_full_size_a
     restorer.restore(target, operator, [ImageKey(0, "a")])
     assert loss.compared == [(1, 3, 8, 8), (1, 3, 8, 8), (1, 3, 32, 32)]
     sizes = [tuple(t.shape[-2:]) for t, _ in loss.prepared]
-    assert sizes == [(32, 32), (8, 8), (32, 32)]  # the run's start, the coarse phase, the full one again
-    coarse_target, coarse_mask = loss.prepared[1]
+    assert sizes == [(8, 8), (32, 32)]  # the coarse phase, then the full one again
+    coarse_target, coarse_mask = loss.prepared[0]
     assert torch.allclose(coarse_target, F.avg_pool2d(target, 4), atol=1e-6)
     assert coarse_mask is not None and torch.allclose(coarse_mask, F.avg_pool2d(operator.mask.float(), 4), atol=1e-6)
 
