@@ -282,7 +282,8 @@ class Restorer:
         operator = operator.to(self.device)
         target = target.to(self.device)
         mask = operator.mask.to(self.device) if operator.mask is not None else None
-        prepared, prepared_at = False, cast("tuple[int, int] | None", None)  # losses: prepared when the size changes
+        prepared = False  # the losses are prepared before the first phase and again when the loss size changes
+        prepared_at: tuple[int, int] | None = None
         log: list[dict[str, list[float]]] = [{} for _ in range(batch)]
         failures: dict[int, str] = {}
         alive = torch.ones(batch, dtype=torch.bool, device=self.device)

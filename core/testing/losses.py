@@ -70,20 +70,19 @@ def _check(checker: Checker, cls: type[Loss], size: int, params: dict[str, Any])
     checker.require(S.close(first, again), "loss.determinism",
                     f"a second instance gave {again.tolist()}, the first {first.tolist()}")
     half = (size // 2, size // 2)
-    small = [F.interpolate(t, size=half, mode="area") for t in (x, target, mask)]
+    small_x, small_target, small_mask = (F.interpolate(t, size=half, mode="area") for t in (x, target, mask))
     try:
-        fresh = _values(cls(cls.Params.model_validate(params)), small[0], small[1], small[2], keys)
+        fresh = _values(cls(cls.Params.model_validate(params)), small_x, small_target, small_mask, keys)
     except UserError:  # a loss with a minimum image size may refuse the smaller target outright
         fresh = None
     if fresh is not None:
         with checker.rule("loss.prepare-again"):
-            smaller = _values(loss, small[0], small[1], small[2], keys)
+            smaller = _values(loss, small_x, small_target, small_mask, keys)
         checker.require(S.close(smaller, fresh), "loss.prepare-again",
                         f"prepared at {size}² and then again at {half[0]}², it gave {smaller.tolist()}; a new "
                         f"instance prepared at {half[0]}² gave {fresh.tolist()}")
     else:
         checker.report.passed.append("loss.prepare-again")
-    loss.prepare(target, mask, keys)
     for device in S.devices()[1:]:
         with checker.rule("device.move"):
             moved = _values(loss.to(device), x.to(device), target.to(device), mask.to(device), keys)
