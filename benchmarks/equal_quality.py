@@ -51,7 +51,7 @@ from restorefw.build import Generators, build
 from restorefw.degradation import ImageKey
 from restorefw.device import resolve_device
 from restorefw.plugins import load_plugins
-from restorefw.recipe import Recipe, parse_recipe
+from restorefw.recipe import Recipe, of_full, parse_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = ("upsampling", "denoising", "deartifacting", "inpainting")
@@ -240,9 +240,9 @@ class Record:
 def as_computed(recipe: Recipe, precision: str, loss_precision: str, device: str) -> dict:
     """The recipe as `device` runs it: `auto` precisions replaced by what they resolved to, the generator's and
     the losses' `convolution` left out where it cannot apply (Winograd runs on the CPU in float32 only), and so
-    are phases' render and loss resolutions at or above the image's size. A recipe that says `auto` therefore
-    matches records of the same method made when it named its precision, or before a phase became coarse at
-    larger sizes only."""
+    are phases' render and loss resolutions at or above the image's size; `full/N` is written as the size it
+    names. A recipe that says `auto` therefore matches records of the same method made when it named its
+    precision, or before a phase became coarse at larger sizes only, or named its coarse size as a number."""
     data = recipe.model_dump(mode="json")
     data.update(precision=precision, loss_precision=loss_precision)
     if device != "cpu" or precision != "float32":
@@ -253,8 +253,11 @@ def as_computed(recipe: Recipe, precision: str, loss_precision: str, device: str
     size = (data["generator"]["params"].get("config") or {}).get("img_resolution")
     for phase in data["schedule"]["phases"] if size else []:  # sizes at or above the image's change nothing
         for name in ("render_resolution", "loss_resolution"):
-            if isinstance(phase.get(name), int) and phase[name] >= size:
+            resolution = of_full(phase.get(name), size)
+            if isinstance(resolution, int) and resolution >= size:
                 del phase[name]
+            elif resolution is not None:
+                phase[name] = resolution
     return data
 
 

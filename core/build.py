@@ -14,7 +14,7 @@ from restorefw.device import precision_warning, resolve_precision
 from restorefw.engine import PhasePlan, Restorer, WeightedLoss, require_render_resolution
 from restorefw.evaluation import RANDOM_BACKBONE, RANDOM_BACKBONE_FOOTNOTE, MetricSlot, build_metrics
 from restorefw.generator import GeneratorNetwork, check_network
-from restorefw.recipe import ComponentSpec, LossSpec, Recipe, Schedule
+from restorefw.recipe import ComponentSpec, LossSpec, Recipe, Schedule, of_full
 from restorefw.recipe_defaults import fill_defaults
 from restorefw.registry import Registry
 
@@ -56,10 +56,12 @@ def build_phases(schedule: Schedule, registry: Registry) -> list[PhasePlan]:
 
 
 def check_render_resolutions(phases: Sequence[PhasePlan], G: GeneratorNetwork) -> None:
-    """A phase's numeric render_resolution must be one the generator renders at (checked before any step)."""
+    """A phase's numeric (or `full/N`) render_resolution must be one the generator renders at (checked before any
+    step)."""
     for i, plan in enumerate(phases):
-        if isinstance(plan.render_resolution, int):
-            require_render_resolution(G, plan.render_resolution, f"schedule.phases[{i}].render_resolution")
+        wanted = of_full(plan.render_resolution, G.img_resolution)
+        if isinstance(wanted, int):
+            require_render_resolution(G, wanted, f"schedule.phases[{i}].render_resolution")
 
 
 def build_losses(specs: Sequence[LossSpec], registry: Registry, device: torch.device) -> list[WeightedLoss]:

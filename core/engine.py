@@ -17,7 +17,7 @@ from restorefw.latent import LatentSpace
 from restorefw.loss import Loss
 from restorefw.optimizer import Optimizer
 from restorefw.provenance import describe, guarded
-from restorefw.recipe import Ensemble
+from restorefw.recipe import Ensemble, of_full
 from restorefw.seeding import derive_seed, torch_generator
 
 
@@ -41,7 +41,7 @@ class PhasePlan:
     steps: int
     lr: float
     render_resolution: int | str | None = None  # see `Restorer.render_resolution`
-    loss_resolution: int | None = None  # see `Restorer.loss_size`
+    loss_resolution: int | str | None = None  # see `Restorer.loss_size`
 
 
 @dataclass
@@ -135,8 +135,8 @@ def require_render_resolution(G: GeneratorNetwork, wanted: int, where: str) -> i
     if wanted not in offered:
         raise UserError(f"{where}: {wanted} is not a resolution this generator renders at "
                         f"({', '.join(map(str, offered))}). Use one of them, a size at or above the full one (the full "
-                        "image), `target` (the smallest that covers the degraded target), `target*N`, or remove the "
-                        "field.")
+                        "image), `target` (the smallest that covers the degraded target), `target*N`, `full/N` (the "
+                        "image's size divided by N), or remove the field.")
     return wanted
 
 
@@ -205,10 +205,11 @@ class Restorer:
         return self.frame(render(self.G, styles, precision, resolution), codes)
 
     def render_resolution(self, plan: PhasePlan, target: torch.Tensor) -> int | None:
-        """The resolution a phase renders at: None (the full image), the recipe's number, or for "target" (or
-        "target*N") the smallest of G's `render_resolutions` that covers the degraded target's height and width
-        (times N)."""
-        wanted, full = plan.render_resolution, self.G.img_resolution
+        """The resolution a phase renders at: None (the full image), the recipe's number, the image's size over N
+        for "full/N", or for "target" (or "target*N") the smallest of G's `render_resolutions` that covers the
+        degraded target's height and width (times N)."""
+        full = self.G.img_resolution
+        wanted = of_full(plan.render_resolution, full)
         if wanted is None:
             return None
         if isinstance(wanted, str):  # "target" or "target*N"
@@ -217,12 +218,12 @@ class Restorer:
         resolution = require_render_resolution(self.G, int(wanted), f"phase {plan.name}, render_resolution")
         return None if resolution == full else resolution
 
-    @staticmethod
-    def loss_size(plan: PhasePlan, target: torch.Tensor) -> tuple[int, int] | None:
+    def loss_size(self, plan: PhasePlan, target: torch.Tensor) -> tuple[int, int] | None:
         """The size a phase's losses compare at: None (the target's own), or, when the target's longer side
-        exceeds the phase's `loss_resolution`, the target's size scaled down to it."""
-        limit, (height, width) = plan.loss_resolution, target.shape[-2:]
-        if limit is None or max(height, width) <= limit:
+        exceeds the phase's `loss_resolution` ("full/N": the image's size over N), the target's size scaled down
+        to it."""
+        limit, (height, width) = of_full(plan.loss_resolution, self.G.img_resolution), target.shape[-2:]
+        if not isinstance(limit, int) or max(height, width) <= limit:  # None: the target's own size
             return None
         scale = limit / max(height, width)
         return max(1, round(height * scale)), max(1, round(width * scale))

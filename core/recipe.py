@@ -55,6 +55,18 @@ class DegradationSpec(Strict):
 
 
 RELATIVE_RESOLUTION = re.compile(r"target(\*[1-9][0-9]*)?")
+FULL_FRACTION = re.compile(r"full/([1-9][0-9]*)")
+
+
+def of_full(resolution: int | str | None, full: int) -> int | str | None:
+    """A phase's render or loss resolution with `full/N` replaced by the image's size `full` divided by N (at
+    least 1); other values as they are."""
+    fraction = FULL_FRACTION.fullmatch(resolution) if isinstance(resolution, str) else None
+    return max(1, full // int(fraction.group(1))) if fraction else resolution
+
+
+def _sized(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 4
 
 
 class Phase(Strict):
@@ -69,20 +81,31 @@ class Phase(Strict):
         None, description="render G only up to this resolution and upsample its RGB to full size (generators "
                           "that list render_resolutions, e.g. StyleGAN2's skip architecture): fewer pixels "
                           "while a small target cannot see them; `target`: the smallest that covers the "
-                          "degraded target, `target*2`: twice its size; default: the full image")
-    loss_resolution: int | None = Field(
-        None, ge=4, description="compare the degraded render and the target area-downsampled so that their longer "
-                                "side is at most this many pixels (the losses are prepared again at that size); "
-                                "targets already that small are unchanged; default: at the target's size")
+                          "degraded target, `target*2`: twice its size; `full/2`: half the image's size; "
+                          "default: the full image")
+    loss_resolution: int | str | None = Field(
+        None, description="compare the degraded render and the target area-downsampled so that their longer side "
+                          "is at most this many pixels (the losses are prepared again at that size); targets "
+                          "already that small are unchanged; `full/2`: half the image's size; default: at the "
+                          "target's size")
 
     @field_validator("render_resolution", mode="before")
     @classmethod
     def _size_or_relative(cls, value: Any) -> Any:
-        sized = isinstance(value, int) and not isinstance(value, bool) and value >= 4
-        if value is None or sized or (isinstance(value, str) and RELATIVE_RESOLUTION.fullmatch(value)):
+        if value is None or _sized(value) or (isinstance(value, str) and (
+                RELATIVE_RESOLUTION.fullmatch(value) or FULL_FRACTION.fullmatch(value))):
             return value
         raise ValueError(f"{value!r} is not a render resolution: give a block size (e.g. 64), `target` (the "
-                         "smallest block covering the degraded target) or `target*N` (N times its size)")
+                         "smallest block covering the degraded target), `target*N` (N times its size) or "
+                         "`full/N` (the image's size divided by N)")
+
+    @field_validator("loss_resolution", mode="before")
+    @classmethod
+    def _size_or_fraction(cls, value: Any) -> Any:
+        if value is None or _sized(value) or (isinstance(value, str) and FULL_FRACTION.fullmatch(value)):
+            return value
+        raise ValueError(f"{value!r} is not a loss resolution: give a size of at least 4 (e.g. 128) or `full/N` "
+                         "(the image's size divided by N)")
 
     @model_serializer(mode="wrap")
     def _without_default_render(self, handler: Any) -> dict[str, Any]:

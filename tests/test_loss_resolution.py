@@ -57,6 +57,14 @@ def test_a_phase_compares_at_its_loss_resolution_and_the_next_one_at_full_size_a
     assert coarse_mask is not None and torch.allclose(coarse_mask, F.avg_pool2d(operator.mask.float(), 4), atol=1e-6)
 
 
+def test_a_fraction_of_the_full_size_compares_at_the_image_size_over_n():
+    restorer, loss, operator = restorer_with([{"space": "w", "steps": 1, "lr": 0.1, "loss_resolution": "full/4"},
+                                              {"space": "w+", "steps": 1, "lr": 0.1, "loss_resolution": "full/1"}])
+    clean = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    restorer.restore(operator.true(clean), operator, [ImageKey(0, "a")])
+    assert loss.compared == [(1, 3, 8, 8), (1, 3, 32, 32)]  # 32 // 4, then 32: the target's own size
+
+
 def test_a_loss_resolution_at_or_above_the_targets_size_changes_nothing():
     restorer, loss, operator = restorer_with([{"space": "w", "steps": 2, "lr": 0.1, "loss_resolution": 32}])
     clean = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
@@ -85,5 +93,7 @@ def test_a_coarse_loss_phase_moves_the_latent_as_the_coarse_objective_says():
 def test_recipes_without_the_field_dump_as_before_and_tiny_sizes_are_refused():
     assert "loss_resolution" not in Phase(space="w", steps=1, lr=0.1).model_dump()
     assert Phase(space="w", steps=1, lr=0.1, loss_resolution=128).model_dump()["loss_resolution"] == 128
-    with pytest.raises(ValueError, match="loss_resolution"):
-        Phase(space="w", steps=1, lr=0.1, loss_resolution=2)
+    assert Phase(space="w", steps=1, lr=0.1, loss_resolution="full/2").model_dump()["loss_resolution"] == "full/2"
+    for refused in (2, "target", "full/0", "half", True):
+        with pytest.raises(ValueError, match="loss_resolution"):
+            Phase(space="w", steps=1, lr=0.1, loss_resolution=refused)

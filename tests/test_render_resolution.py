@@ -61,6 +61,9 @@ def test_a_coarse_render_is_the_image_without_the_finer_blocks_rgb():
     ("upsampling", 16, 16),
     ("upsampling", 32, None),  # the full image
     ("upsampling", 128, None),  # beyond the full image: the full image (one recipe, several sizes)
+    ("denoising", "full/2", 16),  # the image's size over 2
+    ("denoising", "full/8", 4),
+    ("denoising", "full/1", None),
     ("denoising", "target", None),  # a full-size target sees every block
     ("denoising", None, None),
 ])
@@ -82,6 +85,11 @@ def test_a_resolution_the_generator_does_not_render_at_is_refused_when_the_recip
         built(recipe("upsampling", 12))
 
 
+def test_a_fraction_of_the_full_size_the_generator_does_not_render_at_is_refused_when_the_recipe_is_built():
+    with pytest.raises(UserError, match=r"schedule\.phases\[0\]\.render_resolution: 10 .*4, 8, 16, 32.*full/N"):
+        built(recipe("denoising", "full/3"))  # 32 // 3
+
+
 def test_a_generator_without_render_resolutions_renders_target_phases_in_full():
     phase = PhasePlan("1:w", WSpace(WSpace.Params()), NGD(NGD.Params()), 2, 0.1, render_resolution="target")
     restorer = Restorer(FakeGenerator(), [phase], [WeightedLoss("l2", 1.0, L2Loss(L2Loss.Params()))], CPU)
@@ -96,7 +104,7 @@ def test_recipes_without_the_field_dump_as_before():
     assert Phase(space="w", steps=1, lr=0.1, render_resolution="target").model_dump()["render_resolution"] == "target"
 
 
-@pytest.mark.parametrize("value", ["tgt", "target*0", "target*", 2])
+@pytest.mark.parametrize("value", ["tgt", "target*0", "target*", 2, "full/0", "full", "full*2", "target/2"])
 def test_a_render_resolution_that_is_not_a_size_or_a_multiple_of_the_target_is_refused(value):
     with pytest.raises(ValueError, match="render_resolution"):
         Phase(space="w", steps=1, lr=0.1, render_resolution=value)
