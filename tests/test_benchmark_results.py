@@ -44,6 +44,7 @@ def against_reference(images: dict[tuple[str, str], list[dict]], task: str, entr
     ("fast-avx2-64.jsonl", 64, {"reference", "fast"}, {4}, 4),  # an AVX2 CPU, one run
     ("fast-avx2-64-b.jsonl", 64, {"reference", "fast"}, {4}, 4),  # the same after the second Winograd pass
     ("fast-avx2-64-c.jsonl", 64, {"reference", "fast"}, {4}, 4),  # the same with the loss's Winograd
+    ("fast-avx2-64-d.jsonl", 64, {"reference", "fast"}, {4}, 4),  # the same with inpainting's W, W+ at full/2
     ("fast-avx2-256.jsonl", 256, {"reference", "fast"}, {4}, 1),  # an AVX2 CPU: inpainting
     ("coarse-64.jsonl", 64, {"reference", "fast", "fast-coarse"}, {4}, 1),  # upsampling only
     ("coarse-256.jsonl", 256, {"reference", "fast", "fast-coarse"}, {4}, 1),
@@ -83,7 +84,7 @@ def ranges(record: str) -> tuple[str, str]:
 
 @pytest.mark.parametrize("record, where", [
     ("equal-quality-64.jsonl", "64²: "), ("equal-quality-256.jsonl", "256²: "), ("equal-quality-256-cuda.jsonl", "| "),
-    ("fast-avx2-64-c.jsonl", "AVX2, 64²: "),
+    ("fast-avx2-64-d.jsonl", "AVX2, 64²: "),
 ])
 def test_the_summary_quotes_the_records(record, where):
     doc = (REPO / "docs" / "performance.md").read_text()
