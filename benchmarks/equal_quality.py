@@ -136,14 +136,16 @@ def psnr(x: torch.Tensor, y: torch.Tensor) -> list[float]:
 
 @dataclass
 class Result:
+    seeds: list[int] = field(default_factory=list)  # per image: its ground truth's seed
     seconds: list[float] = field(default_factory=list)  # per image
     psnr: list[float] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)  # final objective, degraded space
     phase_psnr: dict[str, list[float]] = field(default_factory=dict)
     origin: list[str] = field(default_factory=list)  # per image: the run and commit that produced it
 
-    def add(self, seconds: float, clean: torch.Tensor, restoration, count: int) -> None:
-        self.seconds += [seconds / count] * count
+    def add(self, seconds: float, clean: torch.Tensor, restoration, seeds: list[int]) -> None:
+        self.seeds += seeds
+        self.seconds += [seconds / len(seeds)] * len(seeds)
         self.psnr += psnr(restoration.restored, clean)
         for log in restoration.log:
             last = [k for k in log if k.endswith("/total")][-1]
@@ -157,13 +159,14 @@ class Result:
                 "phase_psnr": {name: values[index] for name, values in self.phase_psnr.items()}}
 
     def reset(self, images: list[dict]) -> None:
-        """Hold exactly `images` (record lines or figures), in that order."""
-        self.seconds, self.psnr, self.loss, self.phase_psnr, self.origin = [], [], [], {}, []
+        """Hold exactly `images` (record lines), in that order."""
+        self.seeds, self.seconds, self.psnr, self.loss, self.phase_psnr, self.origin = [], [], [], [], {}, []
         for figures in images:
             self.add_image(figures)
 
     def add_image(self, figures: dict) -> None:
-        """Append one image's figures read back from a record."""
+        """Append one image's line read back from a record."""
+        self.seeds.append(figures["seed"])
         self.seconds.append(figures["seconds"])
         self.psnr.append(figures["psnr"])
         self.loss.append(figures["loss"])
@@ -300,7 +303,7 @@ class Method:
         restoration = self.restorer.restore(target, operator, keys, keep_phases=self.keep_phases)
         if self.device.type == "cuda":
             torch.cuda.synchronize()
-        self.result.add(clock() - start, clean.cpu(), restoration, len(seeds))
+        self.result.add(clock() - start, clean.cpu(), restoration, seeds)
 
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
@@ -422,32 +425,44 @@ def _short(recipe: Recipe) -> dict:
     return data
 
 
-def report(size: int, rows: list[tuple[str, str, Result]], phases: bool, first_seed: int = 0) -> None:
-    """The table of means (with each contender's worst single image), then every image against the reference's."""
+def paired(r: Result, ref: Result) -> list[tuple[int, int]]:
+    """(index in r, index in ref) of every seed both hold, in seed order: images are compared seed by seed, so a
+    record with a seed missing for one method (a stopped or split run) pairs no image with another's."""
+    where = {seed: j for j, seed in enumerate(ref.seeds)}
+    return sorted(((i, where[seed]) for i, seed in enumerate(r.seeds) if seed in where), key=lambda p: r.seeds[p[0]])
+
+
+def report(size: int, rows: list[tuple[str, str, Result]], phases: bool) -> None:
+    """The table of means over the seeds each method shares with the reference (with each contender's worst single
+    image), then every image against the reference's, by seed."""
     print("\n| size | task | method | images | s/image | PSNR dB | final loss | time / reference | ΔPSNR dB "
           "| worst image ΔPSNR dB |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     reference = {task: r for task, name, r in rows if name == "reference"}
-    per_image, count = [], 0
+    per_image: list[tuple[str, dict[int, str]]] = []
     for task, name, r in rows:
         ref = reference[task]
-        n = min(len(r.psnr), len(ref.psnr))  # the images both finished
-        if n == 0:
+        pairs = paired(r, ref)
+        if not pairs:
             continue
-        t, p = statistics.mean(r.seconds[:n]), statistics.mean(r.psnr[:n])
-        gains = [r.psnr[i] - ref.psnr[i] for i in range(n)]
-        print(f"| {size} | {task} | {name} | {n} | {t:.1f} | {p:.2f} | {statistics.mean(r.loss[:n]):.4f} | "
-              f"{t / statistics.mean(ref.seconds[:n]):.2f} | {p - statistics.mean(ref.psnr[:n]):+.2f} | "
-              f"{'' if r is ref else f'{min(gains):+.2f}'} |")
+        mine, theirs = [i for i, _ in pairs], [j for _, j in pairs]
+        t, p = statistics.mean(r.seconds[i] for i in mine), statistics.mean(r.psnr[i] for i in mine)
+        gains = [r.psnr[i] - ref.psnr[j] for i, j in pairs]
+        print(f"| {size} | {task} | {name} | {len(pairs)} | {t:.1f} | {p:.2f} | "
+              f"{statistics.mean(r.loss[i] for i in mine):.4f} | "
+              f"{t / statistics.mean(ref.seconds[j] for j in theirs):.2f} | "
+              f"{p - statistics.mean(ref.psnr[j] for j in theirs):+.2f} | {'' if r is ref else f'{min(gains):+.2f}'} |")
         if r is not ref:
-            cells = [f"{ref.psnr[i]:.2f} → {r.psnr[i]:.2f} dB, {r.seconds[i] / ref.seconds[i]:.2f}×" for i in range(n)]
-            per_image.append(f"| {size} | {task} | {name} | " + " | ".join(cells) + " |")
-            count = max(count, n)
+            cells = {r.seeds[i]: f"{ref.psnr[j]:.2f} → {r.psnr[i]:.2f} dB, {r.seconds[i] / ref.seconds[j]:.2f}×"
+                     for i, j in pairs}
+            per_image.append((f"| {size} | {task} | {name} | ", cells))
     if per_image:
+        columns = sorted({seed for _, cells in per_image for seed in cells})
         print("\nper image (reference → method PSNR, time ratio):\n")
-        print("| size | task | method | " + " | ".join(f"seed {first_seed + i}" for i in range(count)) + " |")
-        print("|---|---|---|" + "---|" * count)
-        print("\n".join(per_image))
+        print("| size | task | method | " + " | ".join(f"seed {seed}" for seed in columns) + " |")
+        print("|---|---|---|" + "---|" * len(columns))
+        print("\n".join(start + " | ".join(cells.get(seed, "") for seed in columns) + " |"
+                        for start, cells in per_image))
     if phases:
         print("\nreference PSNR at the end of each phase (mean over seeds):")
         for task, r in reference.items():
@@ -510,7 +525,7 @@ def main() -> None:
           f"contenders {', '.join(str(p) for p in args.contenders)}")
     saved: dict[int, dict] = {}
     for size, rows in run_all(args, device):
-        report(size, rows, args.phases, args.first_seed)
+        report(size, rows, args.phases)
         if args.json is not None:
             saved[size] = {f"{task}/{name}": asdict(result) for task, name, result in rows}
             args.json.write_text(json.dumps(saved, indent=1))

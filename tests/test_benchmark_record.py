@@ -105,12 +105,26 @@ def test_table_only_needs_a_record(monkeypatch, capsys):
 def test_each_table_says_which_runs_and_commits_its_images_came_from(capsys):
     one, two = equal_quality.Result(), equal_quality.Result()
     for result, runs in ((one, ["A", "A"]), (two, ["A", None])):
-        for run in runs:
-            line = {"seconds": 1.0, "psnr": 20.0, "loss": 0.1, "phase_psnr": {}}
+        for seed, run in enumerate(runs):
+            line = {"seed": seed, "seconds": 1.0, "psnr": 20.0, "loss": 0.1, "phase_psnr": {}}
             result.add_image(line | ({"run": run, "commit": "abc1234"} if run else {}))
     equal_quality.report(16, [("denoising", "reference", one), ("denoising", "short", two)], phases=False)
     out = capsys.readouterr().out
     assert "images by origin: run A at abc1234: 3; run unknown at an unknown commit: 1" in out
+
+
+def test_images_are_compared_seed_by_seed_where_a_method_lacks_a_seed(capsys):
+    """A record from split runs can hold seeds 0 and 2 of the reference and only seed 2 of a contender."""
+    reference, contender = equal_quality.Result(), equal_quality.Result()
+    for result, lines in ((reference, [(0, 10.0, 20.0), (2, 30.0, 24.0)]), (contender, [(2, 6.0, 25.0)])):
+        for seed, seconds, psnr in lines:
+            result.add_image({"seed": seed, "seconds": seconds, "psnr": psnr, "loss": 0.1, "phase_psnr": {}})
+    equal_quality.report(16, [("denoising", "reference", reference), ("denoising", "short", contender)], phases=False)
+    out = capsys.readouterr().out
+    assert "| 16 | denoising | reference | 2 | 20.0 | 22.00 |" in out
+    assert "| 16 | denoising | short | 1 | 6.0 | 25.00 | 0.1000 | 0.20 | +1.00 | +1.00 |" in out  # against seed 2
+    assert "| size | task | method | seed 2 |" in out
+    assert "| 16 | denoising | short | 24.00 → 25.00 dB, 0.20× |" in out
 
 
 def test_the_commit_says_when_tracked_files_changed(monkeypatch):
