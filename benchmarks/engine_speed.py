@@ -11,6 +11,8 @@ on a shared machine, with one thread (OMP_NUM_THREADS=1), that is what to compar
 
 `--convolution` lists the generator's convolutions to time (see the stylegan2-ada `convolution`
 param); with several, they run one after the other for each size and batch, `--repeat` times.
+The last columns compare with RUSIR's own code where it was measured on a CPU of this kind with the
+same clock and threads (`REFERENCES`: a Xeon, 2 threads, wall; an AVX2-only EPYC, 1 thread, CPU).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -32,10 +35,31 @@ from restorefw.plugins import load_plugins
 from restorefw.recipe import parse_recipe
 
 FACTORS = {64: 8, 128: 8, 256: 4, 512: 4, 1024: 4}
-# RUSIR's own code on this project's 2-core CPU, float32, batch 1 (s/step for W, W+, W++): CPU runs only,
-# and only on that CPU (a Xeon with AVX-512 and AMX); elsewhere the table leaves the comparison out
-REFERENCE = {64: (0.42, 0.42, 0.69), 128: (0.81, 0.78, 1.25), 256: (1.68, 1.68, 2.29)}
-REFERENCE_FLAGS = {"avx512f", "amx_tile"}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """RUSIR's own code, float32, batch 1, measured on one of this project's 2-core CPUs: s/step for
+    W, W+ and W++ per size. A ratio to it is printed only on a CPU of the same kind (it has `needs`
+    and none of `lacks`), with the same clock and thread count."""
+
+    cpu: str
+    needs: frozenset[str]
+    lacks: frozenset[str]
+    clock: str
+    threads: int
+    seconds: dict[int, tuple[float, float, float]]
+
+    def applies(self, flags: set[str], clock: str, threads: int) -> bool:
+        return self.needs <= flags and not self.lacks & flags and (clock, threads) == (self.clock, self.threads)
+
+
+REFERENCES = (
+    Reference("a Xeon with AVX-512 and AMX", frozenset({"avx512f", "amx_tile"}), frozenset(), "wall", 2,
+              {64: (0.42, 0.42, 0.69), 128: (0.81, 0.78, 1.25), 256: (1.68, 1.68, 2.29)}),
+    Reference("an AMD EPYC with AVX2 only", frozenset({"avx2"}), frozenset({"avx512f"}), "cpu", 1,
+              {64: (1.249, 1.166, 2.333), 256: (5.367, 4.809, 6.405)}),
+)
 
 
 def recipe(size: int, steps: int, precision: str = "float32", convolution: str = "direct") -> dict:
@@ -112,8 +136,14 @@ def main() -> None:
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"device {device}, precision {args.precision}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"CPU flags {shown_flags(flags)}, {args.clock} seconds, load average {load}")
-    if not REFERENCE_FLAGS <= flags:
-        print("RUSIR's times were measured on a CPU with AVX-512 and AMX; this one differs, so no ratio to them")
+    reference = next((r for r in REFERENCES if r.applies(flags, args.clock, torch.get_num_threads())), None)
+    if reference is None:
+        known = "; ".join(f"{r.cpu}, {r.threads} thread(s), {r.clock} seconds" for r in REFERENCES)
+        print(f"RUSIR's own times were measured on {known}: none matches this CPU, clock and thread count, "
+              "so no ratio to them")
+    else:
+        print(f"RUSIR's own times: those measured on {reference.cpu}, {reference.threads} thread(s), "
+              f"{reference.clock} seconds")
     print("| size | batch | convolution | W s/step | W+ s/step | W++ s/step | s/image (450 steps) | images/s | "
           "RUSIR s/image | / RUSIR |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -121,9 +151,8 @@ def main() -> None:
                                                           args.convolution):
         w, wp, wpp = measure(size, batch, args.steps, device, args.precision, clock, convolution)
         per_image = 150 * (w + wp + wpp) / batch
-        ref = REFERENCE.get(size)
-        comparable = ref and device.type == "cpu" and args.clock == "wall" and args.precision == "float32" \
-            and REFERENCE_FLAGS <= flags
+        ref = reference.seconds.get(size) if reference else None
+        comparable = ref and device.type == "cpu" and args.precision == "float32"
         ref_text = f"{150 * sum(ref):.0f} | {per_image / (150 * sum(ref)):.2f}" if comparable else "- | -"
         print(f"| {size} | {batch} | {convolution} | {w:.3f} | {wp:.3f} | {wpp:.3f} | {per_image:.1f} | "
               f"{1 / per_image:.4f} | {ref_text} |", flush=True)
