@@ -136,11 +136,12 @@ def main() -> None:
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"device {device}, precision {args.precision}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"CPU flags {shown_flags(flags)}, {args.clock} seconds, load average {load}")
-    reference = next((r for r in REFERENCES if r.applies(flags, args.clock, torch.get_num_threads())), None)
+    alike = [r for r in REFERENCES if r.applies(flags, args.clock, torch.get_num_threads())]
+    reference = alike[0] if alike and device.type == "cpu" and args.precision == "float32" else None
     if reference is None:
         known = "; ".join(f"{r.cpu}, {r.threads} thread(s), {r.clock} seconds" for r in REFERENCES)
-        print(f"RUSIR's own times were measured on {known}: none matches this CPU, clock and thread count, "
-              "so no ratio to them")
+        print(f"RUSIR's own times were measured on {known}: none matches this device, precision, "
+              "CPU, clock and thread count, so no ratio to them")
     else:
         print(f"RUSIR's own times: those measured on {reference.cpu}, {reference.threads} thread(s), "
               f"{reference.clock} seconds")
@@ -152,8 +153,7 @@ def main() -> None:
         w, wp, wpp = measure(size, batch, args.steps, device, args.precision, clock, convolution)
         per_image = 150 * (w + wp + wpp) / batch
         ref = reference.seconds.get(size) if reference else None
-        comparable = ref and device.type == "cpu" and args.precision == "float32"
-        ref_text = f"{150 * sum(ref):.0f} | {per_image / (150 * sum(ref)):.2f}" if comparable else "- | -"
+        ref_text = f"{150 * sum(ref):.0f} | {per_image / (150 * sum(ref)):.2f}" if ref else "- | -"
         print(f"| {size} | {batch} | {convolution} | {w:.3f} | {wp:.3f} | {wpp:.3f} | {per_image:.1f} | "
               f"{1 / per_image:.4f} | {ref_text} |", flush=True)
     if args.profile:
