@@ -151,3 +151,15 @@ def test_the_benchmark_fingerprint_leaves_out_render_and_loss_resolutions_that_c
     assert fingerprints[64][2] not in fingerprints[64][:2]  # full/2 is 32 at 64²
     assert fingerprints[256][0] != fingerprints[256][1]
     assert fingerprints[256][2] == fingerprints[256][1]  # full/2 is 128 at 256²: records made with 128 stand
+
+
+def test_fast_upsampling_adaptive_is_fast_with_only_upsamplings_w_plus_plus_steps_adapted():
+    fast = yaml.safe_load((REPO / "examples" / "fast.yaml").read_text())
+    contender = yaml.safe_load((REPO / "benchmarks" / "fast-upsampling-adaptive.yaml").read_text())
+    fixed, adapted = fast["tasks"][0]["schedule"]["phases"][2], contender["tasks"][0]["schedule"]["phases"][2]
+    assert fast["tasks"][0]["task"] == "upsampling" and fixed["space"] == "w++"
+    assert "adaptive" not in fixed["optimizer"]["params"] and adapted["optimizer"]["params"]["adaptive"] is True
+    without = {k: v for k, v in adapted["optimizer"]["params"].items() if k != "adaptive"}
+    assert without == fixed["optimizer"]["params"]  # the same decaying schedule
+    contender["tasks"][0]["schedule"]["phases"][2] = {**adapted, "optimizer": fixed["optimizer"]}
+    assert same_but_name_and_outputs(contender, fast)

@@ -49,6 +49,8 @@ def against_reference(images: dict[tuple[str, str], list[dict]], task: str, entr
     ("fast-avx2-256-tasks.jsonl", 256, {"reference", "fast"}, {4}, 3),  # the other three tasks
     ("coarse-64.jsonl", 64, {"reference", "fast", "fast-coarse"}, {4}, 1),  # upsampling only
     ("coarse-256.jsonl", 256, {"reference", "fast", "fast-coarse"}, {4}, 1),
+    ("upsampling-adaptive-64.jsonl", 64, {"reference", "fast", "fast-upsampling-adaptive"}, {4}, 1),  # AVX2
+    ("upsampling-adaptive-256.jsonl", 256, {"reference", "fast", "fast-upsampling-adaptive"}, {4}, 1),
 ])
 def test_the_docs_table_is_the_committed_records(record, size, methods, seeds, tasks):
     """Every row the docs show for these methods is the record's mean; the record has all their images."""
