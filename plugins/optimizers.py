@@ -19,13 +19,18 @@ class NormalizedGradientDescent(torch.optim.Optimizer):
     With `adaptive`, each row's step is lr times its own factor, which grows ×1.2 while the row's
     gradient keeps its direction (positive cosine with the last one) and halves when it turns back,
     within [ADAPT_MIN, ADAPT_MAX] (Rprop's rule, applied per row to NGD's step length).
+
+    With `momentum` β > 0, a row moves by lr times m ← β·m + (1 − β)·g/‖g‖₂, a running mean of its unit
+    directions: a row whose direction keeps turning back moves by about (1 − β)/(1 + β)·lr, one whose
+    direction holds moves by up to lr, and the first steps are shorter while m builds up.
     """
 
     ADAPT_GROW, ADAPT_SHRINK, ADAPT_MIN, ADAPT_MAX = 1.2, 0.5, 0.01, 2.0
 
-    def __init__(self, params, lr: float, adaptive: bool = False) -> None:
+    def __init__(self, params, lr: float, adaptive: bool = False, momentum: float = 0.0) -> None:
         super().__init__(params, {"lr": lr})
         self.adaptive = adaptive
+        self.momentum = momentum
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -38,6 +43,8 @@ class NormalizedGradientDescent(torch.optim.Optimizer):
                 direction = torch.nan_to_num(p.grad / norm, nan=0.0, posinf=0.0, neginf=0.0)
                 if self.adaptive:
                     direction = direction * self._row_factors(p, direction)
+                if self.momentum > 0:
+                    direction = self._running_direction(p, direction)
                 p.sub_(direction, alpha=group["lr"])
         return loss
 
@@ -53,6 +60,13 @@ class NormalizedGradientDescent(torch.optim.Optimizer):
         state["direction"] = direction
         return state["factor"]
 
+    def _running_direction(self, p: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+        """The running mean of each row's directions, kept in the optimiser's state."""
+        state = self.state[p]
+        running = state.get("running", torch.zeros_like(direction))
+        state["running"] = running.mul_(self.momentum).add_(direction, alpha=1 - self.momentum)
+        return state["running"]
+
 
 class NGDParams(Params):
     schedule: Literal["constant", "cosine", "linear"] = Field("constant", description=(
@@ -65,6 +79,10 @@ class NGDParams(Params):
         "between 0.01 and 2 times the scheduled lr. With a fixed step every row ends oscillating by lr "
         "around its optimum (W++ renders alternate by several dB PSNR from one step to the next); adapted, "
         "overshooting rows settle and consistent ones move faster. False is RUSIR's."))
+    momentum: float = Field(0.0, ge=0, lt=1, description=(
+        "β of a running mean of each row's unit directions, m ← β·m + (1 − β)·g/‖g‖, which the row then moves "
+        "along by lr·m: a row that keeps turning back moves by about (1 − β)/(1 + β)·lr and one that holds its "
+        "direction by up to lr. 0 is RUSIR's."))
 
 
 class NGD(Optimizer):
@@ -74,7 +92,7 @@ class NGD(Optimizer):
     Params = NGDParams
 
     def build(self, latent, lr, steps):
-        return NormalizedGradientDescent([latent], lr, self.params.adaptive)
+        return NormalizedGradientDescent([latent], lr, self.params.adaptive, self.params.momentum)
 
     def factor(self, step: int, steps: int) -> float:
         """Step-length multiplier at `step` of `steps` (1 at the first step, `final` at the last)."""

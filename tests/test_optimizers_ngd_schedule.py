@@ -69,6 +69,23 @@ def test_adaptive_is_off_by_default_as_in_rusir():
     assert load_plugins().registry.create("optimizer", "ngd").params.adaptive is False
 
 
+def test_momentum_steps_build_up_to_lr_while_the_gradient_keeps_its_direction():
+    assert _step_lengths({"momentum": 0.5}, steps=4) == pytest.approx([0.05, 0.075, 0.0875, 0.09375])
+
+
+def test_momentum_damps_the_swing_of_a_row_that_keeps_turning_back():
+    constant = _distances_to_optimum({}, steps=40)
+    damped = _distances_to_optimum({"momentum": 0.8}, steps=40)
+    assert constant == pytest.approx([0.05, 0.07], abs=1e-6)
+    assert damped[0] < 0.02 and damped[1] < 0.02
+
+
+def test_momentum_is_off_by_default_as_in_rusir_and_below_one():
+    assert load_plugins().registry.create("optimizer", "ngd").params.momentum == 0
+    with pytest.raises(Exception, match="momentum"):
+        load_plugins().registry.create("optimizer", "ngd", {"momentum": 1.0})
+
+
 def test_a_bad_schedule_is_refused_by_name():
     with pytest.raises(Exception, match="schedule"):
         load_plugins().registry.create("optimizer", "ngd", {"schedule": "step"})
