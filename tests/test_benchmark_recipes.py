@@ -16,6 +16,19 @@ def same_but_name_and_outputs(a: dict, b: dict) -> bool:
         {k: v for k, v in b.items() if k not in ("name", "outputs")}
 
 
+def fast_before_momentum() -> dict:
+    """examples/fast.yaml as its records up to 2026-12-02 (commit dd36168) were made: every W++ phase with NGD's
+    decaying steps and no momentum, inpainting's with the adaptive step."""
+    fast = yaml.safe_load((REPO / "examples" / "fast.yaml").read_text())
+    for schedule in [fast["schedule"]] + [task["schedule"] for task in fast["tasks"]]:
+        w_plus_plus = schedule["phases"][2]
+        params = {k: v for k, v in w_plus_plus["optimizer"]["params"].items() if k != "momentum"}
+        if schedule is fast["tasks"][3]["schedule"]:
+            params["adaptive"] = True
+        schedule["phases"][2] = {**w_plus_plus, "optimizer": {"type": "ngd", "params": params}}
+    return fast
+
+
 def test_rusir_bfloat16_is_rusir_with_only_the_generator_in_bfloat16():
     rusir = yaml.safe_load((REPO / "examples" / "rusir.yaml").read_text())
     contender = yaml.safe_load((REPO / "benchmarks" / "rusir-bfloat16.yaml").read_text())
@@ -46,7 +59,7 @@ def test_equal_quality_keeps_how_the_contenders_generator_computes():
 
 
 def test_ours_fast_is_fast_with_ours_loss():
-    fast = yaml.safe_load((REPO / "examples" / "fast.yaml").read_text())
+    fast = fast_before_momentum()
     ours = yaml.safe_load((REPO / "examples" / "ours.yaml").read_text())
     contender = yaml.safe_load((REPO / "benchmarks" / "ours-fast.yaml").read_text())
     assert contender.pop("losses") == ours["losses"]
@@ -64,7 +77,7 @@ def test_ours_fast_is_fast_with_ours_loss():
 
 
 def test_fast_coarse_is_fast_with_upsamplings_w_plus_phase_coarse_too():
-    fast = yaml.safe_load((REPO / "examples" / "fast.yaml").read_text())
+    fast = fast_before_momentum()
     contender = yaml.safe_load((REPO / "benchmarks" / "fast-coarse.yaml").read_text())
     fast_w, fast_wplus = fast["tasks"][0]["schedule"]["phases"][:2]
     w, wplus = contender["tasks"][0]["schedule"]["phases"][:2]
@@ -82,29 +95,38 @@ RECORDED_AT_64 = {  # fingerprints in benchmarks/results/equal-quality-64.jsonl 
 }
 # fast.yaml's inpainting line there predates its half-size W and W+ (full/2: 32² at 64²); docs/performance.md says so
 STALE_AT_64 = {("fast", "inpainting"): "fb8e86e2c90e4489"}
+RECORDED_AT_64_MOMENTUM = {  # fingerprints in benchmarks/results/fast-momentum-64.jsonl (2026-12-02, dd36168)
+    ("fast", "inpainting"): "7149be4c181fd067",  # fast.yaml before momentum, with its half-size W and W+
+    ("fast-momentum", "upsampling"): "c4973cee5813284f", ("fast-momentum", "denoising"): "36fea712fcb1a9cd",
+    ("fast-momentum", "deartifacting"): "c5a34d5be251fce0", ("fast-momentum", "inpainting"): "a59344bff7752316",
+}
 
 
 @pytest.mark.skipif(torch.__version__ != "2.14.1+cu130", reason="the records were made with torch 2.14.1+cu130")
-@pytest.mark.parametrize("method, task", sorted(RECORDED_AT_64 | STALE_AT_64))
-def test_the_recipes_as_computed_on_the_records_cpu_still_match_its_lines(method, task):
+@pytest.mark.parametrize("method, task, recorded, current", [
+    (*key, value, key not in STALE_AT_64) for key, value in sorted((RECORDED_AT_64 | STALE_AT_64).items())] + [
+    (*key, value, True) for key, value in sorted(RECORDED_AT_64_MOMENTUM.items())])
+def test_the_recipes_as_computed_on_the_records_cpu_still_match_its_lines(method, task, recorded, current, tmp_path):
     """fast.yaml says `precision: auto` and `convolution: winograd` since its records were made with bfloat16
-    named: where auto resolves to bfloat16 (that CPU had AVX512-BF16) those records still stand for it."""
+    named: where auto resolves to bfloat16 (that CPU had AVX512-BF16) those records still stand for it. Its
+    `fast` lines were made before its W++ phases took momentum, and stand for that recipe."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     import equal_quality
 
     from restorefw.plugins import load_plugins
     from restorefw.recipe import parse_recipe
 
-    path = {"reference": REPO / "examples" / "rusir.yaml", "fast": REPO / "examples" / "fast.yaml",
+    before = tmp_path / "fast.yaml"
+    before.write_text(yaml.safe_dump(fast_before_momentum()))
+    path = {"reference": REPO / "examples" / "rusir.yaml", "fast": before,
+            "fast-momentum": REPO / "benchmarks" / "fast-momentum.yaml",
             "rusir-winograd": REPO / "benchmarks" / "rusir-winograd.yaml"}[method]
     problem = equal_quality.generator_spec(64, 32768, 512)
     data = equal_quality.benchmark_recipe(path, problem, task, "random", reference=method == "reference")
     recipe = equal_quality.for_the_task(parse_recipe(data, load_plugins().registry))
-    precision = "bfloat16" if method == "fast" else "float32"
-    recorded = (RECORDED_AT_64 | STALE_AT_64)[method, task]
-    assert (equal_quality.fingerprint(recipe, precision, precision, "cpu") == recorded) is \
-        ((method, task) not in STALE_AT_64)
-    if method == "fast":  # the same recipe on an AVX2 CPU computes differently: float32, Winograd
+    precision = "bfloat16" if method.startswith("fast") else "float32"
+    assert (equal_quality.fingerprint(recipe, precision, precision, "cpu") == recorded) is current
+    if method.startswith("fast"):  # the same recipe on an AVX2 CPU computes differently: float32, Winograd
         assert equal_quality.fingerprint(recipe, "float32", "float32", "cpu") != recorded
 
 
@@ -154,7 +176,7 @@ def test_the_benchmark_fingerprint_leaves_out_render_and_loss_resolutions_that_c
 
 
 def test_fast_upsampling_adaptive_is_fast_with_only_upsamplings_w_plus_plus_steps_adapted():
-    fast = yaml.safe_load((REPO / "examples" / "fast.yaml").read_text())
+    fast = fast_before_momentum()
     contender = yaml.safe_load((REPO / "benchmarks" / "fast-upsampling-adaptive.yaml").read_text())
     fixed, adapted = fast["tasks"][0]["schedule"]["phases"][2], contender["tasks"][0]["schedule"]["phases"][2]
     assert fast["tasks"][0]["task"] == "upsampling" and fixed["space"] == "w++"
@@ -163,3 +185,22 @@ def test_fast_upsampling_adaptive_is_fast_with_only_upsamplings_w_plus_plus_step
     assert without == fixed["optimizer"]["params"]  # the same decaying schedule
     contender["tasks"][0]["schedule"]["phases"][2] = {**adapted, "optimizer": fixed["optimizer"]}
     assert same_but_name_and_outputs(contender, fast)
+
+
+def test_fast_momentum_is_fast_and_fast_before_it_differs_only_in_its_w_plus_plus_steps():
+    """fast.yaml took benchmarks/fast-momentum.yaml's W++ phases (NGD momentum 0.9) once its records showed them
+    ahead; the fast-momentum file stays as the recipe those records name."""
+    fast = yaml.safe_load((REPO / "examples" / "fast.yaml").read_text())
+    contender = yaml.safe_load((REPO / "benchmarks" / "fast-momentum.yaml").read_text())
+    assert same_but_name_and_outputs(contender, fast)
+    before = fast_before_momentum()
+    steady = {"type": "ngd", "params": {"schedule": "cosine", "final": 0.1, "momentum": 0.9}}
+    schedules = [fast["schedule"]] + [task["schedule"] for task in fast["tasks"]]
+    earlier = [before["schedule"]] + [task["schedule"] for task in before["tasks"]]
+    assert len(schedules) == 5 and fast["tasks"][3]["task"] == "inpainting"
+    for now, then in zip(schedules, earlier):
+        assert [p["space"] for p in now["phases"]] == ["w", "w+", "w++"]
+        assert now["phases"][2]["optimizer"] == steady and "momentum" not in str(now["phases"][:2])
+        assert now["phases"][:2] == then["phases"][:2]
+        assert {**now["phases"][2], "optimizer": then["phases"][2]["optimizer"]} == then["phases"][2]
+        assert then["phases"][2]["optimizer"]["params"].get("adaptive", False) is (now is schedules[4])
