@@ -54,6 +54,7 @@ def against_reference(images: dict[tuple[str, str], list[dict]], task: str, entr
     ("fast-momentum-64.jsonl", 64, {"reference", "fast", "fast-momentum"}, {4}, 4),  # the Xeon; fast.yaml since
     ("fast-momentum-256.jsonl", 256, {"reference", "fast", "fast-momentum"}, {4}, 4),
     ("fast-momentum-64-same-run.jsonl", 64, {"reference", "fast-momentum"}, {1}, 4),  # seed 0, one run
+    ("fast-momentum-256-same-run.jsonl", 256, {"reference", "fast-momentum"}, {1}, 2),  # upsampling, inpainting
 ])
 def test_the_docs_table_is_the_committed_records(record, size, methods, seeds, tasks):
     """Every row the docs show for these methods is the record's mean; the record has all their images."""
