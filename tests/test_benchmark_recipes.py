@@ -16,11 +16,16 @@ def same_but_name_and_outputs(a: dict, b: dict) -> bool:
         {k: v for k, v in b.items() if k not in ("name", "outputs")}
 
 
+def schedules_of(recipe: dict) -> list[dict]:
+    """The recipe's default schedule, then each `tasks:` entry's."""
+    return [recipe["schedule"]] + [task["schedule"] for task in recipe["tasks"]]
+
+
 def fast_before_momentum() -> dict:
     """examples/fast.yaml as its records up to 2026-12-02 (commit dd36168) were made: every W++ phase with NGD's
     decaying steps and no momentum, inpainting's with the adaptive step."""
     fast = yaml.safe_load((REPO / "examples" / "fast.yaml").read_text())
-    for schedule in [fast["schedule"]] + [task["schedule"] for task in fast["tasks"]]:
+    for schedule in schedules_of(fast):
         w_plus_plus = schedule["phases"][2]
         params = {k: v for k, v in w_plus_plus["optimizer"]["params"].items() if k != "momentum"}
         if schedule is fast["tasks"][3]["schedule"]:
@@ -195,8 +200,8 @@ def test_fast_momentum_is_fast_and_fast_before_it_differs_only_in_its_w_plus_plu
     assert same_but_name_and_outputs(contender, fast)
     before = fast_before_momentum()
     steady = {"type": "ngd", "params": {"schedule": "cosine", "final": 0.1, "momentum": 0.9}}
-    schedules = [fast["schedule"]] + [task["schedule"] for task in fast["tasks"]]
-    earlier = [before["schedule"]] + [task["schedule"] for task in before["tasks"]]
+    schedules = schedules_of(fast)
+    earlier = schedules_of(before)
     assert len(schedules) == 5 and fast["tasks"][3]["task"] == "inpainting"
     for now, then in zip(schedules, earlier):
         assert [p["space"] for p in now["phases"]] == ["w", "w+", "w++"]
