@@ -51,7 +51,7 @@ from restorefw.build import Generators, build
 from restorefw.degradation import ImageKey
 from restorefw.device import resolve_device
 from restorefw.plugins import load_plugins
-from restorefw.recipe import Recipe, of_full, parse_recipe
+from restorefw.recipe import ComponentSpec, Recipe, of_full, parse_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = ("upsampling", "denoising", "deartifacting", "inpainting")
@@ -114,13 +114,28 @@ def load() -> str:
 
 
 @torch.no_grad()
-def ground_truths(G: torch.nn.Module, seeds: list[int]) -> torch.Tensor:
-    """G(w*) in [0, 1] for w* = w_avg + ψ(mapping(z) − w_avg), z seeded per image."""
-    zs = torch.stack([torch.randn(G.z_dim, generator=torch.Generator().manual_seed(1000 + s)) for s in seeds])
-    w = G.mapping(zs.to(G.mapping.w_avg.device))
+def ground_truth(G: torch.nn.Module, seed: int) -> torch.Tensor:
+    """G(w*) in [0, 1], [1, C, H, W], for w* = w_avg + ψ(mapping(z) − w_avg), z seeded by `seed`."""
+    z = torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(1000 + seed))
+    w = G.mapping(z.to(G.mapping.w_avg.device))
     w_avg = G.mapping.w_avg
     ws = w_avg + PSI * (w - w_avg)
     return ((G.synthesis(ws, noise_mode="const") + 1) / 2).clamp(0, 1)
+
+
+def ground_truths(G: torch.nn.Module, seeds: list[int]) -> torch.Tensor:
+    """The ground truths of `seeds`, rendered one at a time: a batch's convolutions round differently from
+    one image's (seed 0 at 64² moved by up to 1.6e-6 in a batch of four), so rendering them together made
+    an image's problem depend on the run's seed list."""
+    return torch.cat([ground_truth(G, seed) for seed in seeds])
+
+
+def problem_generator(generators: Generators, spec: dict, device: torch.device) -> torch.nn.Module:
+    """The generator the ground truths come from: the problem's spec as it is (float32, direct convolution),
+    whichever methods run; its w_avg tracked."""
+    G = generators.get(ComponentSpec.model_validate(spec), device)
+    track_w_avg(G)
+    return G
 
 
 @torch.no_grad()
@@ -375,11 +390,10 @@ def run_tasks(size: int, tasks: list[str], args, device: torch.device) -> list[t
                              plugins.registry, generators, device, args.phases and is_reference)
                       for name, (path, is_reference) in recipes.items()]
                for task in tasks}
-    G = methods[tasks[0]][0].G
     for network in {id(m.G): m.G for task in tasks for m in methods[task]}.values():
         track_w_avg(network)  # every method's generator: one that computes differently is another instance
     seeds = list(range(args.first_seed, args.first_seed + seeds_at(args, size)))
-    clean = ground_truths(G, seeds)
+    clean = ground_truths(problem_generator(generators, generator, device), seeds)
     rows = [(task, m.name, m.result) for task in tasks for m in methods[task]]
     record = Record(args.record, args.clock, {"run": args.run, "commit": args.commit,
                                               "cpu": shown_flags(cpu_flags())})

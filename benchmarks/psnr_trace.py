@@ -66,7 +66,7 @@ def main() -> None:
         method = eq.Method(args.recipe.stem, recipe, plugins.registry, generators, device, False)
         if clean_all is None:
             eq.track_w_avg(method.G)
-            clean_all = eq.ground_truths(method.G, args.seeds)
+            clean_all = eq.ground_truths(eq.problem_generator(generators, generator, device), args.seeds)
         for i, seed in enumerate(args.seeds):
             clean, trace = clean_all[i:i + 1], []
             render = traced(method, clean, trace)

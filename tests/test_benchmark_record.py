@@ -181,3 +181,40 @@ def test_a_line_made_on_another_cpu_does_not_stand_for_this_ones(tmp_path):
     with path.open("a") as file:
         file.write(json.dumps(legacy) + "\n")
     assert Record(path, "cpu", {"cpu": "avx2 avx512f"}).get(64, "denoising", method, 3) is not None
+
+
+def _tiny_problem_generator():
+    from restorefw.build import Generators
+    from restorefw.plugins import load_plugins
+
+    spec = equal_quality.generator_spec(16, 256, 16)
+    return equal_quality.problem_generator(Generators(load_plugins().registry), spec, torch.device("cpu"))
+
+
+def test_a_ground_truth_does_not_depend_on_the_seeds_beside_it():
+    """Rendered in one batch, seed 0's image moved by up to 5.7e-7 (16²) to 2.4e-6 (64²) with its neighbours,
+    and 256² inpainting's restoration by 0.7 dB with it."""
+    G = _tiny_problem_generator()
+    alone = equal_quality.ground_truths(G, [0])
+    assert torch.equal(equal_quality.ground_truths(G, [3, 0])[1], alone[0])
+    assert torch.equal(equal_quality.ground_truths(G, [0, 1, 2, 3])[0], alone[0])
+
+
+def test_ground_truths_come_from_the_problem_generator_whatever_the_reference_computes(monkeypatch, tmp_path):
+    rendered_by = []
+    original = equal_quality.ground_truths
+
+    def recording(G, seeds):
+        rendered_by.append(G)
+        return original(G, seeds)
+
+    monkeypatch.setattr(equal_quality, "ground_truths", recording)
+    (tmp_path / "winograd.yaml").write_text("generator: {type: stylegan2-ada, params: {convolution: winograd}}\n"
+                                            + TINY_METHOD % 1)
+    argv = ["equal_quality.py", "--sizes", "16", "--tasks", "denoising", "--channel-base", "256", "--channel-max",
+            "16", "--seeds", "1", "--reference", str(tmp_path / "winograd.yaml"),
+            "--contenders", str(tmp_path / "winograd.yaml")]
+    monkeypatch.setattr(sys, "argv", argv)
+    equal_quality.main()
+    assert [G.synthesis.b4.conv1.convolution for G in rendered_by] == ["direct"]
+    assert torch.equal(rendered_by[0].mapping.w_avg, _tiny_problem_generator().mapping.w_avg)
