@@ -446,12 +446,21 @@ def paired(r: Result, ref: Result) -> list[tuple[int, int]]:
     return sorted(((i, where[seed]) for i, seed in enumerate(r.seeds) if seed in where), key=lambda p: r.seeds[p[0]])
 
 
+def standard_error(gains: list[float]) -> str:
+    """The standard error of the mean gain over the images (their sample standard deviation / √n): how far the
+    mean would move with other seeds. One image's PSNR also moves by up to 0.7 dB when its target moves by 1e-6
+    (benchmarks/sensitivity.py), which this spread includes."""
+    if len(gains) < 2:
+        return ""
+    return f"{statistics.stdev(gains) / math.sqrt(len(gains)):.2f}"
+
+
 def report(size: int, rows: list[tuple[str, str, Result]], phases: bool) -> None:
     """The table of means over the seeds each method shares with the reference (with each contender's worst single
     image), then every image against the reference's, by seed."""
     print("\n| size | task | method | images | s/image | PSNR dB | final loss | time / reference | ΔPSNR dB "
-          "| worst image ΔPSNR dB |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| worst image ΔPSNR dB | ΔPSNR standard error dB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     reference = {task: r for task, name, r in rows if name == "reference"}
     per_image: list[tuple[str, dict[int, str]]] = []
     for task, name, r in rows:
@@ -465,7 +474,8 @@ def report(size: int, rows: list[tuple[str, str, Result]], phases: bool) -> None
         print(f"| {size} | {task} | {name} | {len(pairs)} | {t:.1f} | {p:.2f} | "
               f"{statistics.mean(r.loss[i] for i in mine):.4f} | "
               f"{t / statistics.mean(ref.seconds[j] for j in theirs):.2f} | "
-              f"{p - statistics.mean(ref.psnr[j] for j in theirs):+.2f} | {'' if r is ref else f'{min(gains):+.2f}'} |")
+              f"{p - statistics.mean(ref.psnr[j] for j in theirs):+.2f} | {'' if r is ref else f'{min(gains):+.2f}'} | "
+              f"{standard_error(gains) if r is not ref else ''} |")
         if r is not ref:
             cells = {r.seeds[i]: f"{ref.psnr[j]:.2f} → {r.psnr[i]:.2f} dB, {r.seconds[i] / ref.seconds[j]:.2f}×"
                      for i, j in pairs}

@@ -76,6 +76,8 @@ def test_a_rerun_skips_recorded_images_and_added_seeds_run(monkeypatch, capsys, 
     psnr = {(e["method"], e["seed"]): e["psnr"] for e in _lines(tmp_path)}
     gains = [psnr["short", s] - psnr["reference", s] for s in (0, 1)]
     assert table[1].split("|")[10].strip() == f"{min(gains):+.2f}"  # the contender's worst image
+    assert table[1].split("|")[11].strip() == f"{abs(gains[0] - gains[1]) / 2:.2f}"  # SE of 2 gains: |a - b| / 2
+    assert table[0].split("|")[11].strip() == ""
     [row] = _per_image(out)
     assert row.split("|")[3].strip() == "short" and row.count("→") == 2
     assert f"{psnr['reference', 1]:.2f} → {psnr['short', 1]:.2f} dB" in row.split("|")[5]
