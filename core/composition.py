@@ -63,6 +63,10 @@ class ComposedOperator(DegradationOperator):
             x = stage(x)
         return x
 
+    def restart(self) -> None:
+        for stage in self.operators:
+            stage.restart()
+
 
 class CompositionParams(Params):
     """What a composition is made of, for manifests: each stage's name and validated parameters."""

@@ -58,6 +58,11 @@ class DegradationOperator(torch.nn.Module):
         mode gives the user's masks this way. Operators whose f̂ uses the mask must honour it."""
         self.mask = mask
 
+    def restart(self) -> None:
+        """Go back to the state `realize` left. An f̂ that draws randomness as it runs re-seeds it here;
+        the engine calls this before each restoration, so that restoring twice with one operator gives
+        one result. The default does nothing."""
+
 
 class Degradation(Component):
     """A degradation task: `realize(shape, keys, device)` returns the `DegradationOperator` for a

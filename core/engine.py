@@ -281,6 +281,7 @@ class Restorer:
         G, batch = self.G, target.shape[0]
         codes = self.frame_codes()
         operator = operator.to(self.device)
+        operator.restart()
         target = target.to(self.device)
         mask = operator.mask.to(self.device) if operator.mask is not None else None
         prepared = False  # the losses are prepared before the first phase and again when the loss size changes

@@ -110,6 +110,17 @@ def test_denoising_fhat_is_fresh_each_call_but_reproducible():
     assert not torch.equal(first, second)
     again = Denoising().realize(tuple(x.shape), KEYS2, CPU)
     assert torch.equal(again(x), first) and torch.equal(again(x), second)
+    again.restart()
+    assert torch.equal(again(x), first)
+
+
+def test_a_composition_restarts_its_stages():
+    x = torch.full((2, 3, 16, 16), 0.4)
+    op = combination("UNAP", "XS").realize(tuple(x.shape), KEYS2, CPU)
+    first = op(x)
+    assert not torch.equal(op(x), first)
+    op.restart()
+    assert torch.equal(op(x), first)
 
 
 @pytest.mark.parametrize("degradation", [Upsampling(level="S"), Denoising(), Deartifacting(), Inpainting(),

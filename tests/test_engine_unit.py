@@ -146,3 +146,24 @@ def test_loss_precision_runs_the_loss_terms_under_autocast_and_keeps_the_objecti
     total, terms = engine.objective(target + 0.1)
     assert total.dtype == torch.float32 and terms["l2"].dtype == torch.float32
     assert result.log[0]["1:w/total"][-1] < 0.5 * result.log[0]["1:w/total"][0]
+
+
+class DrawsAsItRuns(DegradationOperator):
+    """An f̂ that adds fresh seeded noise at every call, like denoising's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.restart()
+
+    def restart(self) -> None:
+        self.generator = torch.Generator().manual_seed(3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 0.05 * torch.randn(x.shape, generator=self.generator)
+
+
+def test_restoring_twice_with_one_operator_gives_one_result():
+    """The engine restarts the operator before each restoration, so its draws begin again."""
+    operator, target = DrawsAsItRuns(), targets()
+    first = restorer(steps=5).restore(target, operator, keys())
+    assert torch.equal(restorer(steps=5).restore(target, operator, keys()).restored, first.restored)

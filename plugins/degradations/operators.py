@@ -94,15 +94,20 @@ class DenoisingOperator(DegradationOperator):
     drawn from generators seeded by (seed, image id, stage + "/true") afresh at every call.
     f̂: surrogate clamp, then (λ − ½ + sqrt(λ + 1e-3)·ε)/N with λ = N·x (RUSIR's Gaussian
     approximation), a fresh dropout mask, surrogate clamp; drawn from per-image generators this
-    operator owns (seeded by stage + "/forward"), so every call draws new noise reproducibly.
+    operator owns (seeded by stage + "/forward"), so every call draws new noise reproducibly;
+    `restart()` begins the draws again.
     """
 
     def __init__(self, photons: float, drop: float, keys: Sequence[ImageKey], stage: str,
                  device: torch.device) -> None:
         super().__init__()
         self.photons, self.drop = float(photons), float(drop)
-        self.keys, self.stage = list(keys), stage
-        self.generators = [torch_generator(k.seed, k.image_id, f"{stage}/forward", device) for k in self.keys]
+        self.keys, self.stage, self.device = list(keys), stage, device
+        self.restart()
+
+    def restart(self) -> None:
+        self.generators = [torch_generator(k.seed, k.image_id, f"{self.stage}/forward", self.device)
+                           for k in self.keys]
 
     def _keep(self, shape: tuple[int, ...], generator: torch.Generator, device: torch.device) -> torch.Tensor:
         return (torch.rand(shape, generator=generator, device=device) >= self.drop).float()
