@@ -148,6 +148,20 @@ class GlobalNoiseOperator(GoodBlurOperator):
         return quantize_8bit(x + self.noise)
 
 
+class DrawingOperator(GoodBlurOperator):
+    """An f̂ that draws fresh noise at every call from a generator it never re-seeds."""
+
+    def __init__(self):
+        super().__init__()
+        self.generator = torch.Generator().manual_seed(0)
+
+    def forward(self, x):
+        return super().forward(x) + 0.01 * torch.randn(x.shape, generator=self.generator)
+
+    def true(self, x):
+        return quantize_8bit(super().forward(x))
+
+
 def degradation(operator):
     def realize(self, shape, keys, device):
         return operator(shape[0]) if operator is GlobalNoiseOperator else operator()
@@ -267,6 +281,7 @@ BROKEN = [
     (check_degradation, degradation(WrongMaskOperator), "degradation.mask"),
     (check_degradation, degradation(RoundingOperator), "degradation.gradient"),
     (check_degradation, degradation(GlobalNoiseOperator), "degradation.batch-independence"),
+    (check_degradation, degradation(DrawingOperator), "degradation.restart"),
     (check_degradation, LevelsWithoutFieldDegradation, "component.registers"),
     (check_generator, NoFilterCountPrior, "generator.load"),
     (check_generator, TrainablePrior, "generator.frozen"),

@@ -27,6 +27,18 @@ def _realize(checker: Checker, degradation: Degradation, shape, keys, device=CPU
     return op
 
 
+def _check_restart(checker: Checker, degradation: Degradation, x: torch.Tensor, keys: list) -> None:
+    op = _realize(checker, degradation, tuple(x.shape), keys)
+    with checker.rule("degradation.restart"), torch.no_grad():
+        first = op(x)
+        op(x)
+        op.restart()
+        repeated = op(x)
+    checker.require(torch.equal(first, repeated), "degradation.restart",
+                    "after restart(), forward(x) differs from its first call: an f̂ that draws randomness as it "
+                    "runs must re-seed it in restart()")
+
+
 def _check(checker: Checker, cls: type[Degradation], size: int, params: dict[str, Any]) -> None:
     degradation = check_common(checker, "degradation", cls, Degradation, params)
     x, keys = S.images(3, size), S.keys(3)
@@ -72,6 +84,7 @@ def _check(checker: Checker, cls: type[Degradation], size: int, params: dict[str
         y_again = again.true(x)
     checker.require(torch.equal(y, y_again), "degradation.determinism", "two realisations for the same keys "
                                                                         "made different targets")
+    _check_restart(checker, degradation, x, keys)
     _check_levels(checker, cls, size, params)
     for device in S.devices()[1:]:
         with checker.rule("device.move"):

@@ -69,6 +69,9 @@ _RULES = [
          "realised for that key alone (random draws come from (seed, image id, stage)).", "restorefw_degradations"),
     Rule("degradation.determinism", "Realising twice for the same keys gives the same targets.",
          "restorefw_degradations"),
+    Rule("degradation.restart", "After `restart()`, `forward(x)` gives what it gave at its first call: an f̂ that "
+         "draws randomness as it runs re-seeds it there (the engine restarts an operator before each restoration).",
+         "restorefw_degradations"),
     Rule("degradation.levels", "Every declared level is accepted as `level` and realises.", "restorefw_degradations"),
     Rule("generator.load", "`load(device)` returns a network with the `GeneratorNetwork` protocol: int sizes z_dim, "
          "c_dim, w_dim, num_ws, img_resolution, img_channels, max_filters, `mapping` holding `w_avg` `[w_dim]` "
