@@ -39,6 +39,7 @@ import statistics
 import subprocess
 import threading
 import time
+import weakref
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -138,8 +139,16 @@ def problem_generator(generators: Generators, spec: dict, device: torch.device) 
     return G
 
 
+_TRACKED: "weakref.WeakSet[torch.nn.Module]" = weakref.WeakSet()  # generators whose w_avg is tracked already
+
+
 @torch.no_grad()
 def track_w_avg(G: torch.nn.Module, count: int = 10_000) -> None:
+    """G's w_avg := the mean of `count` mapped codes (seeded), once per generator instance: the reference's
+    generator is also the problem's, and every task of a recipe shares one."""
+    if G in _TRACKED:
+        return
+    _TRACKED.add(G)
     z = torch.randn(count, G.z_dim, generator=torch.Generator().manual_seed(12345)).to(G.mapping.w_avg.device)
     G.mapping.w_avg.copy_(G.mapping(z)[:, 0].mean(0))
 
