@@ -105,12 +105,16 @@ RECORDED_AT_64_MOMENTUM = {  # fingerprints in benchmarks/results/fast-momentum-
     ("fast-momentum", "upsampling"): "c4973cee5813284f", ("fast-momentum", "denoising"): "36fea712fcb1a9cd",
     ("fast-momentum", "deartifacting"): "c5a34d5be251fce0", ("fast-momentum", "inpainting"): "a59344bff7752316",
 }
+RECORDED_AT_64_ONE_RUN = {  # fingerprints in benchmarks/results/one-run-64.jsonl (2026-12-02, 9de091d): fast.yaml as it is
+    ("fast.yaml", "upsampling"): "97bf968666fa8832", ("fast.yaml", "denoising"): "7d855a7c226d5482",
+    ("fast.yaml", "deartifacting"): "f49baacd1da53774", ("fast.yaml", "inpainting"): "c155068f3bc91575",
+}
 
 
 @pytest.mark.skipif(torch.__version__ != "2.14.1+cu130", reason="the records were made with torch 2.14.1+cu130")
 @pytest.mark.parametrize("method, task, recorded, current", [
     (*key, value, key not in STALE_AT_64) for key, value in sorted((RECORDED_AT_64 | STALE_AT_64).items())] + [
-    (*key, value, True) for key, value in sorted(RECORDED_AT_64_MOMENTUM.items())])
+    (*key, value, True) for key, value in sorted((RECORDED_AT_64_MOMENTUM | RECORDED_AT_64_ONE_RUN).items())])
 def test_the_recipes_as_computed_on_the_records_cpu_still_match_its_lines(method, task, recorded, current, tmp_path):
     """fast.yaml says `precision: auto` and `convolution: winograd` since its records were made with bfloat16
     named: where auto resolves to bfloat16 (that CPU had AVX512-BF16) those records still stand for it. Its
@@ -124,7 +128,7 @@ def test_the_recipes_as_computed_on_the_records_cpu_still_match_its_lines(method
     before = tmp_path / "fast.yaml"
     before.write_text(yaml.safe_dump(fast_before_momentum()))
     path = {"reference": REPO / "examples" / "rusir.yaml", "fast": before,
-            "fast-momentum": REPO / "benchmarks" / "fast-momentum.yaml",
+            "fast-momentum": REPO / "benchmarks" / "fast-momentum.yaml", "fast.yaml": REPO / "examples" / "fast.yaml",
             "rusir-winograd": REPO / "benchmarks" / "rusir-winograd.yaml"}[method]
     problem = equal_quality.generator_spec(64, 32768, 512)
     data = equal_quality.benchmark_recipe(path, problem, task, "random", reference=method == "reference")
