@@ -114,6 +114,16 @@ def test_denoising_fhat_is_fresh_each_call_but_reproducible():
     assert torch.equal(again(x), first)
 
 
+def test_denoising_draws_on_the_device_of_its_input_not_the_one_it_was_realised_for():
+    """Realised for CUDA (absent here: a CUDA generator made eagerly would raise), then given CPU
+    inputs, f̂ draws on the CPU exactly as an operator realised there."""
+    x = torch.full((2, 3, 16, 16), 0.4)
+    elsewhere = Denoising().realize(tuple(x.shape), KEYS2, torch.device("cuda"))
+    here = Denoising().realize(tuple(x.shape), KEYS2, CPU)
+    assert torch.equal(elsewhere(x), here(x)) and torch.equal(elsewhere(x), here(x))
+    assert [g.device for g in elsewhere.generators] == [CPU, CPU]
+
+
 def test_a_composition_restarts_its_stages():
     x = torch.full((2, 3, 16, 16), 0.4)
     op = combination("UNAP", "XS").realize(tuple(x.shape), KEYS2, CPU)

@@ -114,7 +114,7 @@ class Denoising(SingleTask):
     def build(self, shape: Shape, keys: list[ImageKey], device: torch.device, stage: str) -> DegradationOperator:
         p = self.params
         return DenoisingOperator(L.pick(p.photons, p.level, L.DENOISING_PHOTONS),
-                                 L.pick(p.drop, p.level, L.DENOISING_DROP), keys, stage, device)
+                                 L.pick(p.drop, p.level, L.DENOISING_DROP), keys, stage)
 
 
 Table = Annotated[list[Annotated[int, Field(ge=1, le=65535)]], Field(min_length=64, max_length=64)]

@@ -94,20 +94,26 @@ class DenoisingOperator(DegradationOperator):
     drawn from generators seeded by (seed, image id, stage + "/true") afresh at every call.
     f̂: surrogate clamp, then (λ − ½ + sqrt(λ + 1e-3)·ε)/N with λ = N·x (RUSIR's Gaussian
     approximation), a fresh dropout mask, surrogate clamp; drawn from per-image generators this
-    operator owns (seeded by stage + "/forward"), so every call draws new noise reproducibly;
-    `restart()` begins the draws again.
+    operator owns (seeded by stage + "/forward") and creates on the device of the first input it
+    sees, so every call draws new noise reproducibly; `restart()` begins the draws again, as does an
+    input on another device.
     """
 
-    def __init__(self, photons: float, drop: float, keys: Sequence[ImageKey], stage: str,
-                 device: torch.device) -> None:
+    def __init__(self, photons: float, drop: float, keys: Sequence[ImageKey], stage: str) -> None:
         super().__init__()
         self.photons, self.drop = float(photons), float(drop)
-        self.keys, self.stage, self.device = list(keys), stage, device
+        self.keys, self.stage = list(keys), stage
         self.restart()
 
     def restart(self) -> None:
-        self.generators = [torch_generator(k.seed, k.image_id, f"{self.stage}/forward", self.device)
-                           for k in self.keys]
+        self.generators: list[torch.Generator] = []
+
+    def _forward_generators(self, device: torch.device) -> list[torch.Generator]:
+        """The f̂ generators on `device`, created (seeded afresh) when there are none there yet."""
+        if not self.generators or self.generators[0].device != device:
+            self.generators = [torch_generator(k.seed, k.image_id, f"{self.stage}/forward", device)
+                               for k in self.keys]
+        return self.generators
 
     def _keep(self, shape: tuple[int, ...], generator: torch.Generator, device: torch.device) -> torch.Tensor:
         return (torch.rand(shape, generator=generator, device=device) >= self.drop).float()
@@ -123,9 +129,10 @@ class DenoisingOperator(DegradationOperator):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lam = surrogate_clamp(x) * self.photons
+        generators = self._forward_generators(x.device)
         eps = torch.stack([torch.randn(x.shape[1:], generator=g, device=x.device, dtype=x.dtype)
-                           for g in self.generators])
-        keep = torch.stack([self._keep((1, *x.shape[-2:]), g, x.device) for g in self.generators]).to(x.dtype)
+                           for g in generators])
+        keep = torch.stack([self._keep((1, *x.shape[-2:]), g, x.device) for g in generators]).to(x.dtype)
         y = (lam - 0.5 + torch.sqrt(lam + 1e-3) * eps) / self.photons
         return surrogate_clamp(y * keep)
 
