@@ -56,6 +56,7 @@ def against_reference(images: dict[tuple[str, str], list[dict]], task: str, entr
     ("fast-momentum-64-same-run.jsonl", 64, {"reference", "fast-momentum"}, {1}, 4),  # seed 0, one run
     ("fast-momentum-256-same-run.jsonl", 256, {"reference", "fast-momentum"}, {1}, 2),  # upsampling, inpainting
     ("one-run-64.jsonl", 64, {"reference", "fast"}, {4}, 4),  # the Xeon, fast.yaml as it is, one run
+    ("one-run-256.jsonl", 256, {"reference", "fast"}, {4}, 4),
 ])
 def test_the_docs_table_is_the_committed_records(record, size, methods, seeds, tasks):
     """Every row the docs show for these methods is the record's mean; the record has all their images."""
@@ -94,6 +95,7 @@ def ranges(record: str) -> tuple[str, str]:
     ("equal-quality-64.jsonl", "64²: "), ("equal-quality-256.jsonl", "256²: "), ("equal-quality-256-cuda.jsonl", "| "),
     ("fast-avx2-64-d.jsonl", "AVX2, 64²: "),
     ("one-run-64.jsonl", "64², one run (2026-12-02, 4 seeds × 4 tasks): "),
+    ("one-run-256.jsonl", "256², one run (2026-12-02, 4 seeds × 4 tasks): "),
 ])
 def test_the_summary_quotes_the_records(record, where):
     doc = (REPO / "docs" / "performance.md").read_text()
