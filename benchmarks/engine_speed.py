@@ -12,7 +12,8 @@ on a shared machine, with one thread (OMP_NUM_THREADS=1), that is what to compar
 `--convolution` lists the generator's convolutions to time (see the stylegan2-ada `convolution`
 param); with several, they run one after the other for each size and batch, `--repeat` times.
 The last columns compare with RUSIR's own code where it was measured on a CPU of this kind with the
-same clock and threads (`REFERENCES`: a Xeon, 2 threads, wall; an AVX2-only EPYC, 1 thread, CPU).
+same clock and threads (`REFERENCES`: a Xeon, 2 threads, wall, and 1 thread, CPU; an AVX2-only EPYC,
+1 thread, CPU), each the mean of two runs of RUSIR's code alternating with this script's.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ class Reference:
 
 REFERENCES = (
     Reference("a Xeon with AVX-512 and AMX", frozenset({"avx512f", "amx_tile"}), frozenset(), "wall", 2,
-              {64: (0.42, 0.42, 0.69), 128: (0.81, 0.78, 1.25), 256: (1.68, 1.68, 2.29)}),
+              {64: (0.409, 0.353, 0.532), 256: (1.840, 1.407, 1.699)}),
+    Reference("a Xeon with AVX-512 and AMX", frozenset({"avx512f", "amx_tile"}), frozenset(), "cpu", 1,
+              {64: (0.599, 0.603, 0.926), 256: (2.227, 2.288, 2.945)}),
     Reference("an AMD EPYC with AVX2 only", frozenset({"avx2"}), frozenset({"avx512f"}), "cpu", 1,
               {64: (1.249, 1.166, 2.333), 256: (5.367, 4.809, 6.405)}),
 )
