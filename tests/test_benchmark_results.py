@@ -57,6 +57,7 @@ def against_reference(images: dict[tuple[str, str], list[dict]], task: str, entr
     ("fast-momentum-256-same-run.jsonl", 256, {"reference", "fast-momentum"}, {1}, 2),  # upsampling, inpainting
     ("one-run-64.jsonl", 64, {"reference", "fast"}, {4}, 4),  # the Xeon, fast.yaml as it is, one run
     ("one-run-256.jsonl", 256, {"reference", "fast"}, {4}, 4),
+    ("rusir-winograd-xeon-64.jsonl", 64, {"reference", "rusir-winograd"}, {4}, 4),
 ])
 def test_the_docs_table_is_the_committed_records(record, size, methods, seeds, tasks):
     """Every row the docs show for these methods is the record's mean; the record has all their images."""
