@@ -55,11 +55,11 @@ class Reference:
         return self.needs <= flags and not self.lacks & flags and (clock, threads) == (self.clock, self.threads)
 
 
+XEON: tuple[str, frozenset[str], frozenset[str]] = (
+    "a Xeon with AVX-512 and AMX", frozenset({"avx512f", "amx_tile"}), frozenset())
 REFERENCES = (
-    Reference("a Xeon with AVX-512 and AMX", frozenset({"avx512f", "amx_tile"}), frozenset(), "wall", 2,
-              {64: (0.409, 0.353, 0.532), 256: (1.840, 1.407, 1.699)}),
-    Reference("a Xeon with AVX-512 and AMX", frozenset({"avx512f", "amx_tile"}), frozenset(), "cpu", 1,
-              {64: (0.599, 0.603, 0.926), 256: (2.227, 2.288, 2.945)}),
+    Reference(*XEON, "wall", 2, {64: (0.409, 0.353, 0.532), 256: (1.840, 1.407, 1.699)}),
+    Reference(*XEON, "cpu", 1, {64: (0.599, 0.603, 0.926), 256: (2.227, 2.288, 2.945)}),
     Reference("an AMD EPYC with AVX2 only", frozenset({"avx2"}), frozenset({"avx512f"}), "cpu", 1,
               {64: (1.249, 1.166, 2.333), 256: (5.367, 4.809, 6.405)}),
 )
